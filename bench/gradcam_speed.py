@@ -1,0 +1,62 @@
+"""Benchmark: Grad-CAM + Grad-CAMO throughput, cells/s, on one model, layer and batch.
+
+- gradcamo: GradCAM3D (torch, autograd.grad to the layer) + trilinear upsampling + Grad-CAMO shares
+- pytorch-grad-cam: GradCAM(model, [layer]) on the same batch and targets (its upsampling and normalisation included),
+  + the same Grad-CAMO shares on its output
+- Captum: LayerGradCam + LayerAttribution.interpolate (trilinear) + ReLU + the same shares
+- limit: a bare forward + backward of the model on the batch (loss = sum of target logits)
+Goals: >= 2x pytorch-grad-cam, >= 0.8x the bare forward+backward.
+
+Run: .venv/bin/python bench/gradcam_speed.py [--batch 16] [--layer _blocks.2] [--scale 2] [--repeats 3]
+"""
+import argparse, os, platform, time
+import numpy as np, torch
+from gradcamo.train import make_model, prep
+from gradcamo.cam import GradCAM3D, upsample, gradcamo_scores
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--batch", type=int, default=16); ap.add_argument("--layer", default="_blocks.2")
+ap.add_argument("--scale", type=int, default=2); ap.add_argument("--repeats", type=int, default=3)
+ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+a = ap.parse_args()
+dev = torch.device(a.device)
+torch.manual_seed(0)
+model = make_model(4).to(dev).eval()
+crop = torch.rand(a.batch, 5, 32, 64, 64, device=dev)
+lab = torch.zeros(a.batch, 32, 64, 64, dtype=torch.uint8, device=dev); lab[:, 11:21, 18:46, 18:46] = 1; lab[:, :, :, :10] = 2
+x = prep(crop, a.scale)
+tgt = model(x).argmax(1).detach()
+mod = model.get_submodule(a.layer)
+
+def ours():
+    cam, _ = GradCAM3D(model, a.layer)(x, tgt); return gradcamo_scores(upsample(cam, crop.shape[2:]), lab)
+def pgc():
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    with GradCAM(model=model, target_layers=[mod]) as c:
+        cams = c(input_tensor=x, targets=[ClassifierOutputTarget(int(t)) for t in tgt])
+    cams = torch.from_numpy(cams).to(dev)                   # at network-input size; to the crop for the shares
+    return gradcamo_scores(torch.relu(upsample(cams, crop.shape[2:])), lab)
+def captum():
+    from captum.attr import LayerGradCam, LayerAttribution
+    att = LayerGradCam(model, mod).attribute(x, target=tgt, relu_attributions=True)
+    return gradcamo_scores(LayerAttribution.interpolate(att, tuple(crop.shape[2:]), "trilinear")[:, 0].clamp_min(0), lab)
+def fwdbwd():
+    model.zero_grad(set_to_none=True); out = model(x); out.gather(1, tgt[:, None]).sum().backward()
+
+def timeit(f):
+    f()
+    if dev.type == "cuda": torch.cuda.synchronize()
+    ts = []
+    for _ in range(a.repeats):
+        t0 = time.perf_counter(); f()
+        if dev.type == "cuda": torch.cuda.synchronize()
+        ts.append(time.perf_counter() - t0)
+    return a.batch/np.median(ts)
+r = {nm: timeit(f) for nm, f in (("gradcamo", ours), ("pytorch-grad-cam", pgc), ("captum LayerGradCam", captum), ("forward+backward", fwdbwd))}
+print(f"machine: {platform.machine()}, {os.cpu_count()} cores, device {dev}; batch {a.batch}, crop (5, 32, 64, 64), "
+      f"network input {tuple(x.shape[1:])}, layer {a.layer}, median of {a.repeats}")
+for k, v in r.items(): print(f"{k:22s}: {v:8.1f} cells/s")
+print(f"gradcamo / pytorch-grad-cam : {r['gradcamo']/r['pytorch-grad-cam']:.2f}x  (goal >= 2x)")
+print(f"gradcamo / captum           : {r['gradcamo']/r['captum LayerGradCam']:.2f}x")
+print(f"gradcamo / forward+backward : {r['gradcamo']/r['forward+backward']:.2f}x  (goal >= 0.8x)")

@@ -1,0 +1,48 @@
+"""Benchmark: training input pipeline overhead (goal <= 10%) and crops/s.
+
+Model-only: forward + backward + AdamW step on a batch already in memory, repeated.
+Full: gradcamo's training step as `run_epoch` does it (memory-mapped store read with one-batch prefetch, augmentation,
+xy pooling, step), over the same number of batches.
+
+Run: .venv/bin/python bench/train_overhead.py [--batches 12] [--batch-size 16] [--scale 2]
+"""
+import argparse, os, platform, tempfile, time
+import numpy as np, torch, torch.nn.functional as F
+from gradcamo.crop import synthetic_crops, CropStore
+from gradcamo.train import make_model, batches, augment, prep
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--batches", type=int, default=12); ap.add_argument("--batch-size", type=int, default=16)
+ap.add_argument("--scale", type=int, default=2); ap.add_argument("--preset", default="tiny")
+a = ap.parse_args()
+work = synthetic_crops(os.environ.get("GRADCAMO_BENCH_DIR") or tempfile.mkdtemp(), a.preset, 0)
+store = CropStore(work)
+n = a.batches*a.batch_size
+idx = np.random.default_rng(0).choice(len(store), n, replace=n > len(store))
+y = torch.randint(0, 2, (len(store),))
+torch.manual_seed(0)
+
+def step(model, opt, x, t):
+    loss = F.cross_entropy(model(x), t); opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+
+model = make_model(2); opt = torch.optim.AdamW(model.parameters(), 1e-3); model.train()
+x0, _ = store[idx[:a.batch_size]]
+xm = prep(torch.from_numpy(x0), a.scale); tm = y[idx[:a.batch_size]]
+step(model, opt, xm, tm)                                   # warm-up
+t0 = time.perf_counter()
+for _ in range(a.batches): step(model, opt, xm, tm)
+t_model = time.perf_counter() - t0
+g = torch.Generator().manual_seed(0)
+t0 = time.perf_counter()
+for pos, x, _ in batches(store, idx, a.batch_size):
+    x, _ = augment(x, None, g); step(model, opt, prep(x, a.scale), y[pos])
+t_full = time.perf_counter() - t0
+t0 = time.perf_counter()
+for pos, x, _ in batches(store, idx, a.batch_size, prefetch=False): pass
+t_read = time.perf_counter() - t0
+print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}; crop {tuple(store.images.shape[1:])}, "
+      f"network input {tuple(xm.shape[1:])}, batch {a.batch_size}, {a.batches} batches")
+print(f"model-only step (in memory) : {n/t_model:7.1f} crops/s")
+print(f"gradcamo training step      : {n/t_full:7.1f} crops/s")
+print(f"store read alone            : {n/t_read:7.1f} crops/s")
+print(f"input pipeline overhead     : {100*(t_full/t_model - 1):+.1f}%  (goal <= 10%)")
