@@ -7,7 +7,7 @@
 - limit: a bare forward + backward of the model on the batch (loss = sum of target logits)
 Goals: >= 2x pytorch-grad-cam, >= 0.8x the bare forward+backward.
 
-Run: .venv/bin/python bench/gradcam_speed.py [--batch 16] [--layer _blocks.2] [--scale 2] [--repeats 3]
+Run: .venv/bin/python bench/gradcam_speed.py [--batch 16] [--layer _blocks.1] [--scale 2] [--repeats 3]
 """
 import argparse, os, platform, time
 import numpy as np, torch
@@ -15,7 +15,7 @@ from gradcamo.train import make_model, prep
 from gradcamo.cam import GradCAM3D, upsample, gradcamo_scores
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--batch", type=int, default=16); ap.add_argument("--layer", default="_blocks.2")
+ap.add_argument("--batch", type=int, default=16); ap.add_argument("--layer", default="_blocks.1")
 ap.add_argument("--scale", type=int, default=2); ap.add_argument("--repeats", type=int, default=3)
 ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
 a = ap.parse_args()
@@ -40,7 +40,7 @@ def pgc():
 def captum():
     from captum.attr import LayerGradCam, LayerAttribution
     att = LayerGradCam(model, mod).attribute(x, target=tgt, relu_attributions=True)
-    return gradcamo_scores(LayerAttribution.interpolate(att, tuple(crop.shape[2:]), "trilinear")[:, 0].clamp_min(0), lab)
+    return gradcamo_scores(LayerAttribution.interpolate(att.detach(), tuple(crop.shape[2:]), "trilinear")[:, 0].clamp_min(0), lab)
 def fwdbwd():
     model.zero_grad(set_to_none=True); out = model(x); out.gather(1, tgt[:, None]).sum().backward()
 

@@ -35,7 +35,7 @@ t_model = time.perf_counter() - t0
 g = torch.Generator().manual_seed(0)
 t0 = time.perf_counter()
 for pos, x, _ in batches(store, idx, a.batch_size):
-    x, _ = augment(x, None, g); step(model, opt, prep(x, a.scale), y[pos])
+    x, _ = augment(prep(x, a.scale), None, g); step(model, opt, x, y[pos])
 t_full = time.perf_counter() - t0
 t0 = time.perf_counter()
 for pos, x, _ in batches(store, idx, a.batch_size, prefetch=False): pass
