@@ -11,6 +11,8 @@ Run: .venv/bin/python bench/gradcam_speed.py [--batch 16] [--layer _blocks.1] [-
 """
 import argparse, os, platform, time
 import numpy as np, torch
+import sys; sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import emit
 from gradcamo.train import make_model, prep
 from gradcamo.cam import GradCAM3D, upsample, gradcamo_scores
 
@@ -60,3 +62,5 @@ for k, v in r.items(): print(f"{k:22s}: {v:8.1f} cells/s")
 print(f"gradcamo / pytorch-grad-cam : {r['gradcamo']/r['pytorch-grad-cam']:.2f}x  (goal >= 2x)")
 print(f"gradcamo / captum           : {r['gradcamo']/r['captum LayerGradCam']:.2f}x")
 print(f"gradcamo / forward+backward : {r['gradcamo']/r['forward+backward']:.2f}x  (goal >= 0.8x)")
+emit("gradcam", device=str(dev), batch=a.batch, layer=a.layer, **{f"{k}_cells_per_s": v for k, v in r.items()},
+     vs_pgc=r["gradcamo"]/r["pytorch-grad-cam"], vs_captum=r["gradcamo"]/r["captum LayerGradCam"], vs_fwdbwd=r["gradcamo"]/r["forward+backward"])

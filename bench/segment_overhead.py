@@ -8,6 +8,8 @@ Run: .venv/bin/python bench/segment_overhead.py [--preset quick] [--fields 6] [-
 """
 import argparse, os, platform, shutil, tempfile, time
 import numpy as np, pandas as pd
+import sys; sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import emit
 from gradcamo.data import Plate
 from gradcamo.synth import make_config, synth_plate
 from gradcamo.segment import load_model, seg_input, segment
@@ -38,3 +40,4 @@ print(f"bare CellposeModel.eval : {bare:.2f} s/field")
 print(f"gradcamo segment        : {proj:.2f} s/field (model load included)")
 print(f"overhead                : {100*(proj/bare - 1):+.1f}%  (goal <= 10%)")
 shutil.rmtree(tmp)
+emit("segment", preset=a.preset, fields=a.fields, bare_s_per_field=bare, project_s_per_field=proj, overhead=proj/bare - 1)

@@ -8,6 +8,8 @@ Run: .venv/bin/python bench/train_overhead.py [--batches 12] [--batch-size 16] [
 """
 import argparse, os, platform, tempfile, time
 import numpy as np, torch, torch.nn.functional as F
+import sys; sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import emit
 from gradcamo.crop import synthetic_crops, CropStore
 from gradcamo.train import make_model, batches, augment, prep
 
@@ -46,3 +48,5 @@ print(f"model-only step (in memory) : {n/t_model:7.1f} crops/s")
 print(f"gradcamo training step      : {n/t_full:7.1f} crops/s")
 print(f"store read alone            : {n/t_read:7.1f} crops/s")
 print(f"input pipeline overhead     : {100*(t_full/t_model - 1):+.1f}%  (goal <= 10%)")
+emit("train", batch=a.batch_size, batches=a.batches, model_crops_per_s=n/t_model, full_crops_per_s=n/t_full,
+     read_crops_per_s=n/t_read, overhead=t_full/t_model - 1, read_vs_step=t_model/t_read)
