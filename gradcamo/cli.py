@@ -10,6 +10,7 @@ from .data import InputError, Plate
 from . import synth as _synth
 from .reproduce import reproduce, ReproduceError
 from . import segment as _seg, crop as _crop, train as _train, profile as _prof, cam as _cam, channels as _ch
+from . import selfsup as _ssl, regularize as _reg
 
 # %% auto #0
 __all__ = ['SEG_PRESETS', 'RUN_PRESETS', 'build_parser', 'main']
@@ -51,10 +52,21 @@ def _cmd_crop(a):
     print(f"{len(cells)} crops of {tuple(a.size)} in {Path(a.work_dir)/'crops'}; dropped {summ['dropped_pad']} (border) + "
           f"{summ['dropped_small']} (small); {summ['empty_fields']} empty field(s)")
 
+def _objective(a):
+    "The training objective named on the command line (None: plain supervised)."
+    if a.objective == "supervised": return None
+    if a.objective == "simclr": return _ssl.SimCLR(a.temperature)
+    if a.objective == "gradcam-penalty": return _reg.CamPenalty(a.lam, a.layer)
+    return _reg.InputGradPenalty(a.lam)
+
 def _cmd_train(a):
     h = _train.train(a.work_dir, a.epochs, a.batch_size, lr=a.lr, variant=a.variant, scale=a.scale, seed=a.seed,
-                     test_frac=a.test_frac, device=a.device, resume=a.resume, progress=not a.quiet)
+                     test_frac=a.test_frac, device=a.device, resume=a.resume, objective=_objective(a), progress=not a.quiet)
     print(h.round(4).to_string(index=False))
+
+def _cmd_mask(a):
+    w = _reg.mask_crops(a.work_dir, a.dst, progress=not a.quiet)
+    print(f"masked crops (background set to 0) in {w/'crops'}")
 
 def _cmd_profile(a):
     work = Path(a.work_dir)
@@ -169,7 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--scale", type=int, default=1, help="xy average-pooling of crops before the network (2 on CPU)")
     tr.add_argument("--seed", type=int, default=0); tr.add_argument("--test-frac", type=float, default=0.34, help="share of each treatment's wells held out")
     tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"]); tr.add_argument("--resume", action="store_true")
+    tr.add_argument("--objective", default="supervised", choices=["supervised", "simclr", "gradcam-penalty", "input-gradient-penalty"],
+                    help="simclr: self-supervised (no labels); *-penalty: supervised plus a penalty on attention outside the cell")
+    tr.add_argument("--lam", type=float, default=1.0, help="weight of the penalty"); tr.add_argument("--layer", default="_blocks.1", help="Grad-CAM layer of gradcam-penalty")
+    tr.add_argument("--temperature", type=float, default=0.2, help="simclr's NT-Xent temperature")
     tr.add_argument("--quiet", action="store_true"); tr.set_defaults(fn=_cmd_train)
+    mk = sub.add_parser("mask", help="a copy of WORK_DIR's crops with everything outside the cell set to background (DeepProfiler's mask_objects)")
+    mk.add_argument("work_dir"); mk.add_argument("dst"); mk.add_argument("--quiet", action="store_true"); mk.set_defaults(fn=_cmd_mask)
     pr = sub.add_parser("profile", help="single-cell profiles, sphering on controls, well-level mAP (per epoch unless --epoch)")
     pr.add_argument("work_dir"); pr.add_argument("--epoch", type=int, default=None); pr.add_argument("--layer", default="_avg_pooling")
     pr.add_argument("--no-umap", action="store_true"); pr.add_argument("--quiet", action="store_true"); pr.set_defaults(fn=_cmd_profile)

@@ -69,8 +69,8 @@ def mask_crops(work_dir,  # a WORK_DIR with crops/
     "DeepProfiler's `mask_objects`: a copy of the crops with every voxel outside the cell of interest set to 0 (the background level after normalisation)."
     from tqdm.auto import tqdm
     src, w = Path(work_dir), Path(dst); out = w/"crops"/"images.npy"
-    if out.exists(): return w
     if src.resolve() == w.resolve(): raise InputError(f"{dst}: masked crops need another WORK_DIR than their source.")
+    if out.exists(): return w                                          # done before (written last, see below)
     store = CropStore(src); (w/"crops").mkdir(parents=True, exist_ok=True)
     tmp = w/"crops"/".images.npy.part"
     arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=store.images.dtype, shape=store.images.shape)
