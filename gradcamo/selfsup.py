@@ -74,7 +74,7 @@ def model_row(work_dir, layer: str = "_blocks.1", seed: int = 0) -> dict:
     _, s = score_cells(work, layer=layer, progress=False, split="test")
     row = dict(model="supervised" if sup else "SSL (SimCLR)", own_accuracy=s["test_accuracy"], linear_probe=linear_probe(df), map=m,
                gradcamo_mean=s["gradcamo_mean"], gradcamo_frac_gt_0_5=s["gradcamo_frac_gt_0_5"], lift_median=s["lift_median"],
-               background_share=s["background_share_mean"], target=s["target"])
+               background_share=s["background_share_mean"], chance=s["chance_mean"], target=s["target"])
     if sup:
         _, sv = score_cells(work, layer=layer, target="view", progress=False, split="test", write=False)
         row["gradcamo_mean_view_target"] = sv["gradcamo_mean"]
