@@ -4,7 +4,7 @@ Model-only: forward + backward + AdamW step on a batch already in memory, repeat
 Full: gradcamo's training step as `run_epoch` does it (memory-mapped store read with one-batch prefetch, augmentation,
 xy pooling, step), over the same number of batches.
 
-Run: .venv/bin/python bench/train_overhead.py [--batches 12] [--batch-size 16] [--scale 2]
+Run: .venv/bin/python bench/train_overhead.py [--batches 12] [--batch-size 16] [--scale 2] [--repeats 3]
 """
 import argparse, os, platform, tempfile, time
 import numpy as np, torch, torch.nn.functional as F
@@ -16,6 +16,7 @@ from gradcamo.train import make_model, batches, augment, prep
 ap = argparse.ArgumentParser()
 ap.add_argument("--batches", type=int, default=12); ap.add_argument("--batch-size", type=int, default=16)
 ap.add_argument("--scale", type=int, default=2); ap.add_argument("--preset", default="tiny")
+ap.add_argument("--repeats", type=int, default=3, help="alternating passes of each; medians reported")
 a = ap.parse_args()
 work = synthetic_crops(os.environ.get("GRADCAMO_BENCH_DIR") or tempfile.mkdtemp(), a.preset, 0)
 store = CropStore(work)
@@ -31,19 +32,25 @@ model = make_model(2); opt = torch.optim.AdamW(model.parameters(), 1e-3); model.
 x0, _ = store[idx[:a.batch_size]]
 xm = prep(torch.from_numpy(x0), a.scale); tm = y[idx[:a.batch_size]]
 step(model, opt, xm, tm)                                   # warm-up
-t0 = time.perf_counter()
-for _ in range(a.batches): step(model, opt, xm, tm)
-t_model = time.perf_counter() - t0
 g = torch.Generator().manual_seed(0)
-t0 = time.perf_counter()
-for pos, x, _ in batches(store, idx, a.batch_size):
-    x, _ = augment(prep(x, a.scale), None, g); step(model, opt, x, y[pos])
-t_full = time.perf_counter() - t0
+def model_only():
+    t0 = time.perf_counter()
+    for _ in range(a.batches): step(model, opt, xm, tm)
+    return time.perf_counter() - t0
+def full():
+    t0 = time.perf_counter()
+    for pos, x, _ in batches(store, idx, a.batch_size):
+        x, _ = augment(prep(x, a.scale), None, g); step(model, opt, x, y[pos])
+    return time.perf_counter() - t0
+# alternate the two, `repeats` times, and take medians: with one pass each, the same script on the same machine gave
+# +38.8% inside run_all.py and +9.9%, +6.4% right after, alone; alternating makes slow drifts hit both sides
+tm_, tf_ = zip(*[(model_only(), full()) for _ in range(a.repeats)])
+t_model, t_full = float(np.median(tm_)), float(np.median(tf_))
 t0 = time.perf_counter()
 for pos, x, _ in batches(store, idx, a.batch_size, prefetch=False): pass
 t_read = time.perf_counter() - t0
 print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}; crop {tuple(store.images.shape[1:])}, "
-      f"network input {tuple(xm.shape[1:])}, batch {a.batch_size}, {a.batches} batches")
+      f"network input {tuple(xm.shape[1:])}, batch {a.batch_size}, {a.batches} batches, median of {a.repeats} alternating passes")
 print(f"model-only step (in memory) : {n/t_model:7.1f} crops/s")
 print(f"gradcamo training step      : {n/t_full:7.1f} crops/s")
 print(f"store read alone            : {n/t_read:7.1f} crops/s")
