@@ -178,7 +178,7 @@ def train(work_dir,  # WORK_DIR with crops/ (from `gradcamo crop`)
 
     `objective(model, x, lab, t) -> (outputs, extra_loss)` sees each augmented training batch with its label crops:
     supervised objectives (e.g. `gradcamo.regularize.CamPenalty`) add `extra_loss` to the cross-entropy; an objective
-    with `supervised = False` (e.g. `gradcamo.ssl.SimCLR`) is the whole loss, has `n_out` outputs, draws cells without
+    with `supervised = False` (e.g. `gradcamo.selfsup.SimCLR`) is the whole loss, has `n_out` outputs, draws cells without
     looking at their classes (`balance = False`) and is saved with no classes."""
     from tqdm.auto import tqdm
     work = Path(work_dir); tdir = work/"train"; tdir.mkdir(parents=True, exist_ok=True)
