@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, os, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
-from .data import InputError
+from .data import InputError, atomic_write_text
 from .crop import CropStore
 from .train import batches, prep, load_checkpoint, load_split, device_of
 
@@ -161,7 +161,7 @@ def score_cells(work_dir, epoch: int | None = None, layer: str = "_blocks.1",
     if write:
         sfx = _out_suffix(work, data, epoch, method, split)
         tmp = work/f".cells{sfx}.parquet.part"; cells.to_parquet(tmp, index=False); os.replace(tmp, work/f"cells{sfx}.parquet")
-        tmp = work/f".summary{sfx}.json.part"; tmp.write_text(json.dumps(summary, indent=1)); os.replace(tmp, work/f"summary{sfx}.json")
+        atomic_write_text(work/f"summary{sfx}.json", json.dumps(summary, indent=1))
     return cells, summary
 
 # %% ../nbs/06_gradcamo.ipynb #9bd8ad2e
