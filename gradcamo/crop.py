@@ -8,7 +8,7 @@ import json, os, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, tifffile
 from scipy import ndimage as ndi
-from .data import Plate, InputError, CHANNELS, atomic_write_text
+from .data import Plate, InputError, CHANNELS, atomic_write_text, new_npy
 from .segment import _outside, _claim
 
 # %% auto #0
@@ -89,7 +89,6 @@ def crop_plate(metadata,  # metadata table (or folder) in the input format
                min_volume: int = 300,  # drop cells smaller than this (voxels)
                channels=None, progress: bool = True) -> pd.DataFrame:
     "Crop every cell of a plate into WORK_DIR/crops; returns crops.parquet's table."
-    from numpy.lib.format import open_memmap
     from tqdm.auto import tqdm
     size = tuple(int(s) for s in size)
     if len(size) != 3 or min(size) < 32: raise InputError(f"crop size {size}: give (Z, Y, X) with every dim >= 32 (the 3D EfficientNet needs it).")
@@ -138,7 +137,7 @@ def crop_plate(metadata,  # metadata table (or folder) in the input format
             a = np.load(f, mmap_mode="r+")
             if a.shape != shp: raise InputError(f"{f}: shape {a.shape}, expected {shp}; delete {cdir} and rerun.")
             mm[nm] = a
-        else: mm[nm] = open_memmap(f, mode="w+", dtype=dt, shape=shp)
+        else: mm[nm] = new_npy(f, shp, dt)
     done_f = cdir/"done.txt"
     done = set(done_f.read_text().split()) if done_f.exists() else set()
     t0, n_new = time.perf_counter(), 0

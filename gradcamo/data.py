@@ -4,13 +4,14 @@
 
 # %% ../nbs/00_data.ipynb #1cc65109
 from __future__ import annotations
-import json, os, re, tempfile
+import errno, json, os, re, shutil, tempfile
 from pathlib import Path
 import numpy as np, pandas as pd, tifffile
 
 # %% auto #0
 __all__ = ['CHANNELS', 'REQUIRED_COLUMNS', 'CONTROL_NAMES', 'InputError', 'read_table', 'validate_table', 'read_stack',
-           'write_stack', 'atomic_write_text', 'load_sidecar', 'parse_channels', 'field_key', 'meta_name', 'Plate']
+           'write_stack', 'atomic_write_text', 'new_npy', 'load_sidecar', 'parse_channels', 'field_key', 'meta_name',
+           'Plate']
 
 # %% ../nbs/00_data.ipynb #88877be1
 CHANNELS = ("DNA", "ER", "RNA", "AGP", "Mito")  # Cell Painting channel order used throughout
@@ -144,6 +145,31 @@ def atomic_write_text(path: str | Path,  # the file to (over)write
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     tmp.write_text(text); os.replace(tmp, path)
+
+# %% ../nbs/00_data.ipynb #88672362
+def new_npy(path: str | Path,  # the .npy file to create (overwritten)
+            shape: tuple,  # array shape
+            dtype,  # numpy dtype
+           ) -> np.memmap:
+    "A writable `.npy` memmap with its disk space reserved up front: a full disk is a clear error now, not a SIGBUS mid-write."
+    from numpy.lib.format import open_memmap
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    need = int(np.prod(shape, dtype=np.int64))*np.dtype(dtype).itemsize
+    def _full(free):
+        return InputError(f"{path}: needs {need/2**30:.2f} GiB but its disk has {free/2**30:.2f} GiB free. "
+                          "Free some space, or give a WORK_DIR (or TMPDIR) on a larger disk.")
+    free = shutil.disk_usage(path.parent).free
+    if need > free: raise _full(free)
+    arr = open_memmap(path, mode="w+", dtype=dtype, shape=tuple(shape))
+    if hasattr(os, "posix_fallocate"):
+        try:
+            with open(path, "r+b") as fh: os.posix_fallocate(fh.fileno(), 0, os.path.getsize(path))
+        except OSError as e:
+            del arr; path.unlink(missing_ok=True)
+            if e.errno == errno.ENOSPC: raise _full(shutil.disk_usage(path.parent).free) from None
+            if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL): raise
+            return open_memmap(path, mode="w+", dtype=dtype, shape=tuple(shape))
+    return arr
 
 # %% ../nbs/00_data.ipynb #32d04245
 def load_sidecar(table_path: str | Path) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, os, shutil, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
-from .data import InputError, atomic_write_text
+from .data import InputError, atomic_write_text, new_npy
 from .crop import CropStore
 from .cam import GradCAM3D
 
@@ -73,7 +73,7 @@ def mask_crops(work_dir,  # a WORK_DIR with crops/
     if out.exists(): return w                                          # done before (written last, see below)
     store = CropStore(src); (w/"crops").mkdir(parents=True, exist_ok=True)
     tmp = w/"crops"/".images.npy.part"
-    arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=store.images.dtype, shape=store.images.shape)
+    arr = new_npy(tmp, store.images.shape, store.images.dtype)
     for i in tqdm(range(0, len(store), chunk), desc="mask", disable=not progress):
         lab = np.asarray(store.labels[i:i + chunk])
         arr[i:i + chunk] = np.asarray(store.images[i:i + chunk])*(lab == 1)[:, None]
