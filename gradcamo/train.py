@@ -60,12 +60,11 @@ def epoch_indices(labels: np.ndarray, epoch: int, seed: int, balance: bool = Tru
     return rng.choice(len(labels), len(labels), replace=True, p=p)
 
 def batches(store: CropStore, idx: np.ndarray, batch_size: int, prefetch: bool = True):
-    "Yield (positions, images, labels) batches of `idx` (each batch sorted by position) read one batch ahead in a thread."
+    "Yield (positions, images, labels) batches of `idx` (each sorted by position) read one batch ahead in a thread; images in the store's dtype (float16): `prep` makes them float32."
     chunks = [idx[i:i + batch_size] for i in range(0, len(idx), batch_size)]
     def load(c):
         c = np.sort(c)                        # sorted read, and the batch kept in that order: no 2nd copy to un-sort
-        x, l = store[c]
-        return c, torch.from_numpy(x), torch.from_numpy(np.asarray(l))
+        return c, torch.from_numpy(np.asarray(store.images[c])), torch.from_numpy(np.asarray(store.labels[c]))
     if not prefetch:
         for c in chunks: yield load(c)
         return
@@ -83,7 +82,8 @@ def make_model(n_classes: int, in_channels: int = 5, variant: str = "efficientne
     return EfficientNetBN(variant, pretrained=False, spatial_dims=3, in_channels=in_channels, num_classes=n_classes)
 
 def prep(x: torch.Tensor, scale: int = 1) -> torch.Tensor:
-    "The network's input: crops average-pooled by `scale` in y and x (1: unchanged)."
+    "The network's input: crops as float32 (the store keeps float16), average-pooled by `scale` in y and x (1: unchanged)."
+    x = x.float()
     return F.avg_pool3d(x, (1, scale, scale)) if scale > 1 else x
 
 PRESET_TRAIN = {"tiny": dict(epochs=2, scale=2), "quick": dict(epochs=8, scale=2), "paper": dict(epochs=30, scale=1)}
