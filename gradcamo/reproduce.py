@@ -4,11 +4,12 @@
 
 # %% ../nbs/90_reproduce.ipynb #cec380b6
 from __future__ import annotations
-import hashlib, json, os, re, tempfile, time
+import hashlib, json, os, re, shutil, tempfile, time, warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PRESET_SEEDS', 'resolve_dirs', 'record_results', 'ReproduceError', 'find_nbs_dir', 'section_notebooks', 'reproduce']
+__all__ = ['PRESET_SEEDS', 'PRESET_DISK_GIB', 'resolve_dirs', 'record_results', 'ReproduceError', 'find_nbs_dir',
+           'section_notebooks', 'disk_warning', 'reproduce']
 
 # %% ../nbs/90_reproduce.ipynb #4a2c0863
 def resolve_dirs(out_dir=None,  # the notebook's `out_dir` parameter
@@ -60,6 +61,17 @@ def section_notebooks(nbs=None) -> list[Path]:
 
 # %% ../nbs/90_reproduce.ipynb #769da21b
 PRESET_SEEDS = {"tiny": 0, "quick": 0, "paper": 0}
+PRESET_DISK_GIB = {"quick": 16.0}   # measured: `du -sh runs/quick/data` after all sections ran; paper not measured yet
+
+def disk_warning(data_dir, need_gib: float | None) -> str | None:
+    "A warning when `data_dir`'s disk has less free space than a run still needs (what is already in `data_dir` counts as written)."
+    if not need_gib: return None
+    d = Path(data_dir); probe = next((q for q in [d, *d.parents] if q.exists()), Path("."))
+    have = sum(f.stat().st_size for f in d.rglob("*") if f.is_file() and not f.is_symlink()) if d.exists() else 0
+    free, short = shutil.disk_usage(probe).free, need_gib*2**30 - have
+    if free >= short: return None
+    return (f"{d}: this run writes about {need_gib:g} GiB of data ({have/2**30:.1f} GiB there already) but its disk has "
+            f"{free/2**30:.1f} GiB free; free space or pass --run-dir on a larger disk (a full disk stops the run with an error naming the file).")
 
 def _digest(nb_path: Path, params: dict) -> str:
     h = hashlib.sha256(nb_path.read_bytes())
@@ -85,6 +97,7 @@ def reproduce(preset: str = "quick",  # data size: tiny | quick | paper
     fig_dir = Path(fig_dir).absolute(); fig_dir.mkdir(parents=True, exist_ok=True)
     todo = [p for p in section_notebooks(nbs_dir) if not only or any(o in p.name for o in only)]
     if not todo: raise ReproduceError(f"no section notebooks to run in {nbs_dir} (only={only}).")
+    if not only and (msg := disk_warning(run_dir/"data", PRESET_DISK_GIB.get(preset))): warnings.warn(msg)
     params = dict(preset=preset, seed=PRESET_SEEDS.get(preset, 0) if seed is None else seed,
                   out_dir=str(run_dir/"data"), fig_dir=str(fig_dir), **(extra or {}))
     bar = tqdm(todo, desc=f"reproduce {preset}", unit="notebook", disable=not progress)
