@@ -13,7 +13,7 @@ from .segment import _outside, _claim
 
 # %% auto #0
 __all__ = ['plate_percentiles', 'normalize', 'crop_box', 'cell_table', 'extract', 'label_crop', 'crop_plate', 'CropStore',
-           'synthetic_crops', 'plot_crops']
+           'synthetic_names', 'synthetic_crops', 'plot_crops']
 
 # %% ../nbs/03_crop.ipynb #dd594bce
 def plate_percentiles(pl: Plate, lo: float = 1.0, hi: float = 99.9, n_per_field: int = 20000, seed: int = 0) -> dict:
@@ -176,14 +176,23 @@ class CropStore:
         return np.asarray(self.images[idx], np.float32), np.asarray(self.labels[idx])
 
 # %% ../nbs/03_crop.ipynb #4932d4a3
+def synthetic_names(out_dir, preset: str = "tiny", seed: int = 0, confound: float = 0.0, confound_map: str = "aligned",
+                    confound_kinds=("background", "neighbor"), size=(32, 64, 64)):
+    "(plate folder, WORK_DIR, generator settings) of a synthetic plate under `out_dir`; one name per distinct plate."
+    from gradcamo.synth import make_config
+    if confound == 0:                                    # map and kinds are irrelevant without confounders
+        tag, cfg = f"{preset}_c0_s{seed}", make_config(preset, seed=seed)
+    else:
+        tag = f"{preset}_c{confound:g}_{confound_map}_{'-'.join(confound_kinds)}_s{seed}"
+        cfg = make_config(preset, seed=seed, confound=confound, confound_map=confound_map, confound_kinds=tuple(confound_kinds))
+    return Path(out_dir)/f"plate_{tag}", Path(out_dir)/f"work_{tag}_{'x'.join(map(str, size))}", cfg
+
 def synthetic_crops(out_dir, preset: str = "tiny", seed: int = 0, confound: float = 0.0, confound_map: str = "aligned",
                     confound_kinds=("background", "neighbor"), size=(32, 64, 64), progress: bool = False) -> Path:
     "A WORK_DIR with crops of a synthetic plate (made once, then reused); returns the WORK_DIR."
-    from gradcamo.synth import make_config, synth_plate
-    tag = f"{preset}_c{confound:g}_{confound_map}_{'-'.join(confound_kinds)}_s{seed}"
-    cfg = make_config(preset, seed=seed, confound=confound, confound_map=confound_map, confound_kinds=tuple(confound_kinds))
-    table = synth_plate(Path(out_dir)/f"plate_{tag}", cfg, n_jobs=min(2, os.cpu_count() or 1), progress=progress)
-    work = Path(out_dir)/f"work_{tag}_{'x'.join(map(str, size))}"
+    from gradcamo.synth import synth_plate
+    plate, work, cfg = synthetic_names(out_dir, preset, seed, confound, confound_map, confound_kinds, size)
+    table = synth_plate(plate, cfg, n_jobs=min(2, os.cpu_count() or 1), progress=progress)
     if not (work/"crops"/"crops.parquet").exists():
         crop_plate(table, work, size, masks_dir=Path(table).parent/"truth"/"labels", progress=progress)
     return work
