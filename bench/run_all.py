@@ -5,11 +5,12 @@ context. `--reproduce` also times `gradcamo reproduce --preset quick` from scrat
 
 Run: .venv/bin/python bench/run_all.py [--only synth,segment,...] [--reproduce] [--device cuda] [--out bench/RESULTS.md]
 """
-import argparse, datetime, json, os, subprocess, sys, tempfile, time
+import argparse, datetime, json, os, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import machine
+import reproduce_profile
 
 BENCHES = {  # name: (script, extra args)
     "synth": ("synth_speed.py", []), "segment": ("segment_overhead.py", []), "crop": ("crop_speed.py", []),
@@ -68,8 +69,13 @@ def main():
     ap.add_argument("--out", default=str(HERE/"RESULTS.md"))
     a = ap.parse_args()
     names = a.only.split(",") if a.only else list(BENCHES) + (["reproduce"] if a.reproduce else [])
-    res_file = Path(tempfile.mkdtemp())/"results.jsonl"
-    env = {**os.environ, "GRADCAMO_BENCH_JSON": str(res_file)}
+    scratch = Path(tempfile.mkdtemp(prefix="gradcamo-bench-"))   # every benchmark's data (TMPDIR of the scripts), removed at the end
+    try: run(a, names, scratch)
+    finally: shutil.rmtree(scratch, ignore_errors=True)
+
+def run(a, names, scratch: Path):
+    res_file = scratch/"results.jsonl"
+    env = {**os.environ, "GRADCAMO_BENCH_JSON": str(res_file), "TMPDIR": str(scratch)}
     logs, t_start = {}, time.time()
     for nm in names:
         if nm == "reproduce": continue
@@ -81,14 +87,14 @@ def main():
         print(p.stdout, flush=True)
         if p.returncode: print(f"{nm} FAILED (exit {p.returncode}):\n{p.stderr[-3000:]}", flush=True)
     if "reproduce" in names:
-        d = Path(tempfile.mkdtemp(prefix="bench-reproduce-"))
+        d = scratch/"reproduce"
         print(f"== reproduce --preset quick in {d} (from scratch)", flush=True)
         t0 = time.time()
         p = subprocess.run([str(Path(sys.executable).with_name("gradcamo")), "reproduce", "--preset", "quick", "--run-dir", str(d/"run"),
                             "--fig-dir", str(d/"fig"), "--quiet"], capture_output=True, text=True, env={**env, "GRADCAMO_CACHE": str(d/"cache")})
         per = {f.name.split(".")[0]: json.loads(f.read_text())["seconds"] for f in sorted((d/"run").glob("*.done.json"))}
         with open(res_file, "a") as f: f.write(json.dumps({"bench": "reproduce", "minutes": (time.time() - t0)/60, "per_notebook": per, "exit": p.returncode}) + "\n")
-        logs["reproduce"] = p.stdout[-2000:] + p.stderr[-2000:]
+        logs["reproduce"] = p.stdout[-2000:] + p.stderr[-2000:] + "\n" + reproduce_profile.profile([d/"run"])[0]
     r = {}
     for line in res_file.read_text().splitlines() if res_file.exists() else []:
         d = json.loads(line); r.setdefault(d.pop("bench"), []).append(d)
