@@ -61,7 +61,7 @@ def section_notebooks(nbs=None) -> list[Path]:
 
 # %% ../nbs/90_reproduce.ipynb #769da21b
 PRESET_SEEDS = {"tiny": 0, "quick": 0, "paper": 0}
-PRESET_DISK_GIB = {"quick": 16.0}   # measured: `du -sh runs/quick/data` after all sections ran, before the clean plate was shared (~2.7 GB less now); paper not measured
+PRESET_DISK_GIB = {"quick": 16.0}   # `du -sh`: 9.3 GB for 01-07 plus 6.6 GB of 08/09's own folders; paper not measured
 
 def disk_warning(data_dir, need_gib: float | None) -> str | None:
     "A warning when `data_dir`'s disk has less free space than a run still needs (what is already in `data_dir` counts as written)."
