@@ -161,14 +161,14 @@ def new_npy(path: str | Path,  # the .npy file to create (overwritten)
     free = shutil.disk_usage(path.parent).free
     if need > free: raise _full(free)
     arr = open_memmap(path, mode="w+", dtype=dtype, shape=tuple(shape))
-    if hasattr(os, "posix_fallocate"):
-        try:
-            with open(path, "r+b") as fh: os.posix_fallocate(fh.fileno(), 0, os.path.getsize(path))
-        except OSError as e:
-            del arr; path.unlink(missing_ok=True)
-            if e.errno == errno.ENOSPC: raise _full(shutil.disk_usage(path.parent).free) from None
-            if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL): raise
-            return open_memmap(path, mode="w+", dtype=dtype, shape=tuple(shape))
+    if not hasattr(os, "posix_fallocate"): return arr                 # e.g. macOS: the free-space check above is all
+    try:
+        with open(path, "r+b") as fh: os.posix_fallocate(fh.fileno(), 0, os.path.getsize(path))
+    except OSError as e:
+        if e.errno in (errno.EOPNOTSUPP, errno.EINVAL): return arr      # a filesystem that cannot reserve: as above
+        del arr; path.unlink(missing_ok=True)
+        if e.errno == errno.ENOSPC: raise _full(shutil.disk_usage(path.parent).free) from None
+        raise
     return arr
 
 # %% ../nbs/00_data.ipynb #32d04245
