@@ -171,9 +171,13 @@ class CropStore:
         self.images, self.labels = np.load(d/"images.npy", mmap_mode="r"), np.load(d/"labels.npy", mmap_mode="r")
         if len(self.images) != len(self.table): raise InputError(f"{d}: {len(self.images)} crops but {len(self.table)} table rows; rerun `gradcamo crop`.")
     def __len__(self): return len(self.table)
+    def read(self, idx):
+        "Images (in the stored float16) and label crops of `idx`, sorted: sorted reads are sequential on disk."
+        idx = np.sort(np.atleast_1d(idx))
+        return np.asarray(self.images[idx]), np.asarray(self.labels[idx])
     def __getitem__(self, idx):
-        idx = np.sort(np.atleast_1d(idx))   # sorted reads are sequential on disk
-        return np.asarray(self.images[idx], np.float32), np.asarray(self.labels[idx])
+        x, l = self.read(idx)
+        return x.astype(np.float32), l
 
 # %% ../nbs/03_crop.ipynb #4932d4a3
 def synthetic_names(out_dir, preset: str = "tiny", seed: int = 0, confound: float = 0.0, confound_map: str = "aligned",

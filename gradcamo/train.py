@@ -64,7 +64,8 @@ def batches(store: CropStore, idx: np.ndarray, batch_size: int, prefetch: bool =
     chunks = [idx[i:i + batch_size] for i in range(0, len(idx), batch_size)]
     def load(c):
         c = np.sort(c)                        # sorted read, and the batch kept in that order: no 2nd copy to un-sort
-        return c, torch.from_numpy(np.asarray(store.images[c])), torch.from_numpy(np.asarray(store.labels[c]))
+        x, l = store.read(c)
+        return c, torch.from_numpy(x), torch.from_numpy(l)
     if not prefetch:
         for c in chunks: yield load(c)
         return
