@@ -86,7 +86,7 @@ def _cmd_score(a):
     cells, summ = _cam.score_cells(a.work_dir, a.epoch, a.layer, a.target, a.batch_size, a.device, progress=not a.quiet)
     print(json.dumps(summ, indent=1))
 
-SEG_PRESETS = {"tiny": dict(seg_preset="tiny", seg_epochs=3), "quick": dict(seg_preset="quick", seg_epochs=80),
+SEG_PRESETS = {"tiny": dict(seg_preset="tiny", seg_epochs=3), "quick": dict(seg_preset="quick", seg_epochs=30),
                "paper": dict(seg_preset="quick", seg_epochs=160)}
 RUN_PRESETS = {k: {**_train.PRESET_TRAIN[k], **v} for k, v in SEG_PRESETS.items()}
 

@@ -5,6 +5,7 @@
 # %% ../nbs/90_reproduce.ipynb #cec380b6
 from __future__ import annotations
 import hashlib, json, os, re, shutil, tempfile, time, warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
@@ -61,7 +62,7 @@ def section_notebooks(nbs=None) -> list[Path]:
 
 # %% ../nbs/90_reproduce.ipynb #769da21b
 PRESET_SEEDS = {"tiny": 0, "quick": 0, "paper": 0}
-PRESET_DISK_GIB = {"quick": 16.0}   # `du -sh`: 9.3 GB for 01-07 plus 6.6 GB of 08/09's own folders; paper not measured
+PRESET_DISK_GIB = {"quick": 7.0}    # `du -sh` of a whole quick run's data: 5.5-5.9 GB; paper not measured
 
 def disk_warning(data_dir, need_gib: float | None) -> str | None:
     "A warning when `data_dir`'s disk has less free space than a run still needs (what is already in `data_dir` counts as written)."
@@ -72,6 +73,17 @@ def disk_warning(data_dir, need_gib: float | None) -> str | None:
     if free >= short: return None
     return (f"{d}: this run writes about {need_gib:g} GiB of data ({have/2**30:.1f} GiB there already) but its disk has "
             f"{free/2**30:.1f} GiB free; free space or pass --run-dir on a larger disk (a full disk stops the run with an error naming the file).")
+
+@contextmanager
+def _env(**values):
+    "Environment variables set for a block (a papermill kernel inherits them), restored after."
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try: yield
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
 
 def _digest(nb_path: Path, params: dict) -> str:
     h = hashlib.sha256(nb_path.read_bytes())
@@ -100,6 +112,7 @@ def reproduce(preset: str = "quick",  # data size: tiny | quick | paper
     if not only and (msg := disk_warning(run_dir/"data", PRESET_DISK_GIB.get(preset))): warnings.warn(msg)
     params = dict(preset=preset, seed=PRESET_SEEDS.get(preset, 0) if seed is None else seed,
                   out_dir=str(run_dir/"data"), fig_dir=str(fig_dir), **(extra or {}))
+    tempfile.gettempdir()      # this process's own temporary folder (kernel connection files) is fixed now, before TMPDIR changes below
     bar = tqdm(todo, desc=f"reproduce {preset}", unit="notebook", disable=not progress)
     for nb in bar:
         bar.set_postfix_str(nb.name)
@@ -109,13 +122,18 @@ def reproduce(preset: str = "quick",  # data size: tiny | quick | paper
             continue
         done.unlink(missing_ok=True)
         t0 = time.time()
+        tmp = run_dir/"tmp"/nb.stem                     # the kernel's temporary folders (test cells' scratch data)
+        shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
         try:
-            pm.execute_notebook(str(nb), str(out_nb), parameters=params, cwd=str(nbs_dir), kernel_name=kernel,
-                                progress_bar=False, log_output=False)
+            with _env(TMPDIR=str(tmp)):
+                pm.execute_notebook(str(nb), str(out_nb), parameters=params, cwd=str(nbs_dir), kernel_name=kernel,
+                                    progress_bar=False, log_output=False)
         except Exception as e:
             msg = str(e).strip().splitlines()
             raise ReproduceError(f"{nb.name} failed ({type(e).__name__}): {msg[-1] if msg else ''}\n"
-                                 f"  the partly executed notebook is {out_nb}; fix and rerun with --resume.") from None
+                                 f"  the partly executed notebook is {out_nb} (its temporary files in {tmp}); fix and rerun with --resume.") from None
+        shutil.rmtree(tmp, ignore_errors=True)
         _atomic_write(done, json.dumps(dict(digest=dg, params=params, seconds=round(time.time() - t0, 1))))
+    if (run_dir/"tmp").is_dir() and not any((run_dir/"tmp").iterdir()): (run_dir/"tmp").rmdir()
     rj = fig_dir/"results.json"
     return json.loads(rj.read_text()) if rj.exists() else {}

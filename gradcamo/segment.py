@@ -5,7 +5,10 @@
 # %% ../nbs/02_segment.ipynb #f2279911
 from __future__ import annotations
 import hashlib, json, logging, os, shutil, tempfile, time, warnings
+from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
+from unittest.mock import patch
 import numpy as np, pandas as pd, tifffile
 from skimage.segmentation import relabel_sequential, find_boundaries
 from .data import Plate, InputError, write_stack, read_stack, CHANNELS, atomic_write_text
@@ -46,6 +49,15 @@ def _quiet_cellpose():
     warnings.filterwarnings("ignore", message=".*script_method.*")
     warnings.filterwarnings("ignore", message=".*Sparse invariant.*")
 
+@contextmanager
+def _cellpose_bars(show: bool):
+    "cellpose 3 draws tqdm bars of its own (z stitching, flows of training labels) whatever its logging level; off unless `show`."
+    if show:
+        yield; return
+    from cellpose import utils, dynamics
+    plain = lambda *a, **k: range(*a)
+    with patch.object(utils, "trange", plain), patch.object(dynamics, "trange", plain): yield
+
 def _train_slices(table, target, every=2, scale=SEG_SCALE):
     "Downsampled 2D training slices and labels from a synthetic plate's truth."
     from skimage.transform import rescale
@@ -75,7 +87,8 @@ def train_segmenter(target: str = "cell",  # cell | nucleus
     from gradcamo.synth import make_config, synth_plate
     _quiet_cellpose()
     settings = dict(target=target, preset=preset, seed=seed, epochs=epochs, scale=SEG_SCALE, cellpose=str(cp_version),
-                    lr=0.01, wd=1e-4, bsize=64, nimg_per_epoch=64, recipe=1)
+                    lr=0.01, wd=1e-4, bsize=64, nimg_per_epoch=64, recipe=1,
+                    plate=asdict(make_config(preset, seed=seed)))   # the preset's content: a resized preset is a new model, not a stale cache hit
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     root = cache_dir(cache)
     final = root/"segmenters"/f"cellpose_{target}_{key}"
@@ -89,10 +102,10 @@ def train_segmenter(target: str = "cell",  # cell | nucleus
     tmp = Path(tempfile.mkdtemp(dir=final.parent.parent if final.parent.exists() else root, prefix=".train-"))
     try:
         (tmp/"models").mkdir()
-        path, tl, _ = train.train_seg(net, train_data=X, train_labels=Y, channel_axis=0, normalize=True, n_epochs=epochs,
-                                      learning_rate=settings["lr"], weight_decay=settings["wd"], batch_size=8,
-                                      nimg_per_epoch=settings["nimg_per_epoch"], rescale=False, bsize=settings["bsize"],
-                                      min_train_masks=1, save_path=str(tmp), model_name="model")
+        with _cellpose_bars(progress): path, tl, _ = train.train_seg(net, train_data=X, train_labels=Y, channel_axis=0, normalize=True, n_epochs=epochs,
+                                                                       learning_rate=settings["lr"], weight_decay=settings["wd"], batch_size=8,
+                                                                       nimg_per_epoch=settings["nimg_per_epoch"], rescale=False, bsize=settings["bsize"],
+                                                                       min_train_masks=1, save_path=str(tmp), model_name="model")
         final.parent.mkdir(parents=True, exist_ok=True)
         info = dict(settings, key=key, diam_mean=diam, cell_diameter_px=diam/SEG_SCALE, n_slices=len(X),
                     train_loss=[float(v) for v in np.asarray(tl)])
@@ -201,7 +214,8 @@ def segment(metadata,  # metadata table (or its folder) in the input format
             diam = diameter or d0
         stack = pl.read(i)
         t0 = time.perf_counter()
-        masks = segment_field(net, stack, pl.channels, target, mode, diam, stitch_threshold, vz/vy, cyto, nucleus, min_volume=min_volume)
+        with _cellpose_bars(progress):
+            masks = segment_field(net, stack, pl.channels, target, mode, diam, stitch_threshold, vz/vy, cyto, nucleus, min_volume=min_volume)
         secs = time.perf_counter() - t0
         if masks.shape != stack[:, 0].shape:
             raise InputError(f"{key}: mask shape {masks.shape} differs from the image's (Z, Y, X) {stack[:, 0].shape}.")

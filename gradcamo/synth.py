@@ -52,8 +52,8 @@ class SynthConfig:
 
 PRESETS = {
     "tiny":  dict(),
-    "quick": dict(compounds={"Stavudine": [10.0, 30.0, 100.0]}, wells_per_treatment=6, sites_per_well=3,
-                  field_shape=(32, 192, 192), cells_per_field=30.0),
+    "quick": dict(compounds={"Stavudine": [10.0, 100.0]}, wells_per_treatment=4, sites_per_well=2,
+                  field_shape=(32, 192, 192), cells_per_field=30.0, effect=3.0),
     "paper": dict(compounds={"Stavudine": [10.0, 30.0, 100.0], "Tunicamycin": [0.3, 1.0, 3.0]}, wells_per_treatment=8,
                   sites_per_well=4, field_shape=(40, 384, 384), cells_per_field=110.0),
 }
