@@ -4,8 +4,10 @@
 - pytorch-grad-cam: GradCAM(model, [layer]) on the same batch and targets (its upsampling and normalisation included),
   + the same Grad-CAMO shares on its output
 - Captum: LayerGradCam + LayerAttribution.interpolate (trilinear) + ReLU + the same shares
-- limit: a bare forward + backward of the model on the batch (loss = sum of target logits)
-Goals: >= 2x pytorch-grad-cam, >= 0.8x the bare forward+backward.
+- MONAI: monai.visualize.GradCAM(model, layer).compute_map, one call per cell (a batched call mixes the batch's
+  classes, see 06_gradcamo), trilinear upsampling + the same shares
+- limits: a bare forward + backward of the model on the batch (loss = sum of target logits), and a bare no-grad forward
+Goals: >= 2x pytorch-grad-cam, >= 0.8x the bare forward+backward, >= 0.5x the no-grad forward.
 
 Run: .venv/bin/python bench/gradcam_speed.py [--batch 16] [--layer _blocks.1] [--scale 2] [--repeats 3]
 """
@@ -43,6 +45,13 @@ def captum():
     from captum.attr import LayerGradCam, LayerAttribution
     att = LayerGradCam(model, mod).attribute(x, target=tgt, relu_attributions=True)
     return gradcamo_scores(LayerAttribution.interpolate(att.detach(), tuple(crop.shape[2:]), "trilinear")[:, 0].clamp_min(0), lab)
+def monai():
+    from monai.visualize import GradCAM as MonaiGradCAM
+    cam = MonaiGradCAM(model, target_layers=a.layer)
+    maps = torch.cat([cam.compute_map(x[i:i + 1], class_idx=int(tgt[i]))[:, 0] for i in range(len(x))])
+    return gradcamo_scores(upsample(maps, crop.shape[2:]), lab)
+def forward():
+    with torch.no_grad(): model(x)
 def fwdbwd():
     model.zero_grad(set_to_none=True); out = model(x); out.gather(1, tgt[:, None]).sum().backward()
 
@@ -55,12 +64,16 @@ def timeit(f):
         if dev.type == "cuda": torch.cuda.synchronize()
         ts.append(time.perf_counter() - t0)
     return a.batch/np.median(ts)
-r = {nm: timeit(f) for nm, f in (("gradcamo", ours), ("pytorch-grad-cam", pgc), ("captum LayerGradCam", captum), ("forward+backward", fwdbwd))}
+r = {nm: timeit(f) for nm, f in (("gradcamo", ours), ("pytorch-grad-cam", pgc), ("captum LayerGradCam", captum), ("MONAI GradCAM", monai),
+                                ("forward+backward", fwdbwd), ("forward (no grad)", forward))}
 print(f"machine: {platform.machine()}, {os.cpu_count()} cores, device {dev}; batch {a.batch}, crop (5, 32, 64, 64), "
       f"network input {tuple(x.shape[1:])}, layer {a.layer}, median of {a.repeats}")
 for k, v in r.items(): print(f"{k:22s}: {v:8.1f} cells/s")
 print(f"gradcamo / pytorch-grad-cam : {r['gradcamo']/r['pytorch-grad-cam']:.2f}x  (goal >= 2x)")
 print(f"gradcamo / captum           : {r['gradcamo']/r['captum LayerGradCam']:.2f}x")
+print(f"gradcamo / MONAI GradCAM     : {r['gradcamo']/r['MONAI GradCAM']:.2f}x")
 print(f"gradcamo / forward+backward : {r['gradcamo']/r['forward+backward']:.2f}x  (goal >= 0.8x)")
+print(f"gradcamo / no-grad forward  : {r['gradcamo']/r['forward (no grad)']:.2f}x  (goal >= 0.5x)")
 emit("gradcam", device=str(dev), batch=a.batch, layer=a.layer, **{f"{k}_cells_per_s": v for k, v in r.items()},
-     vs_pgc=r["gradcamo"]/r["pytorch-grad-cam"], vs_captum=r["gradcamo"]/r["captum LayerGradCam"], vs_fwdbwd=r["gradcamo"]/r["forward+backward"])
+     vs_pgc=r["gradcamo"]/r["pytorch-grad-cam"], vs_captum=r["gradcamo"]/r["captum LayerGradCam"], vs_monai=r["gradcamo"]/r["MONAI GradCAM"],
+     vs_fwdbwd=r["gradcamo"]/r["forward+backward"], vs_forward=r["gradcamo"]/r["forward (no grad)"])

@@ -3,7 +3,8 @@
 Each figure is a ratio against its reference measured in the same run (machines are noisy); absolute numbers are
 context. `--reproduce` also times `gradcamo reproduce --preset quick` from scratch (tens of minutes on 2 cores).
 
-Run: .venv/bin/python bench/run_all.py [--only synth,segment,...] [--reproduce] [--device cuda] [--out bench/RESULTS.md]
+Run: .venv/bin/pip install -e ".[bench]" (Captum, the Grad-CAM peer), then
+     .venv/bin/python bench/run_all.py [--only synth,segment,...] [--reproduce] [--device cuda] [--out bench/RESULTS.md]
 """
 import argparse, datetime, json, os, shutil, subprocess, sys, tempfile, time
 from pathlib import Path

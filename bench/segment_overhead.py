@@ -4,19 +4,19 @@ Project path = `gradcamo.segment.segment` per field: read the TIFF, build the ce
 relabel, write the mask atomically, record the count. Bare = `CellposeModel.eval` with the same arguments on stacks
 already in memory. Both use the same cached offline segmenter.
 
-Run: .venv/bin/python bench/segment_overhead.py [--preset quick] [--fields 6] [--epochs 80]
+Run: .venv/bin/python bench/segment_overhead.py [--preset quick] [--fields 6] [--epochs 30]
 """
 import argparse, os, platform, shutil, tempfile, time
 import numpy as np, pandas as pd
 import sys; sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import emit
-from gradcamo.data import Plate
+from gradcamo.data import Plate, PRESETS
 from gradcamo.synth import make_config, synth_plate
 from gradcamo.segment import load_model, seg_input, segment
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--preset", default="quick"); ap.add_argument("--fields", type=int, default=6)
-ap.add_argument("--epochs", type=int, default=80); ap.add_argument("--cache", default=None)
+ap.add_argument("--epochs", type=int, default=PRESETS["quick"]["seg_epochs"]); ap.add_argument("--cache", default=None)
 a = ap.parse_args()
 tmp = tempfile.mkdtemp()
 cfg = make_config(a.preset, seed=5)

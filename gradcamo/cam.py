@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, os, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
-from .data import InputError, atomic_write_text
+from .data import InputError, atomic_write_text, write_table, CAM_LAYER, PRESETS
 from .crop import CropStore
 from .train import batches, prep, load_checkpoint, load_split, device_of
 
@@ -18,7 +18,7 @@ __all__ = ['GradCAM3D', 'view_target', 'upsample', 'gradcamo_scores', 'reference
 # %% ../nbs/06_gradcamo.ipynb #c452f715
 class GradCAM3D:
     "Batched Grad-CAM for 3D (or 2D) inputs, in torch: raw non-negative CAMs at the target layer's resolution."
-    def __init__(self, model: torch.nn.Module, layer: str = "_blocks.1",
+    def __init__(self, model: torch.nn.Module, layer: str = CAM_LAYER,
                  eval_mode: bool = True):  # False: leave the model's mode alone (a training loss, `gradcamo.regularize`)
         self.model = model.eval() if eval_mode else model
         try: self.module = model.get_submodule(layer)
@@ -103,27 +103,49 @@ def last_epoch(work_dir) -> int:
     if not eps: raise InputError(f"{Path(work_dir)/'train'}: no checkpoints; run `gradcamo train` first.")
     return max(eps)
 
-def _out_suffix(work: Path, data: Path, epoch: int, method: str, split) -> str:
-    "'' for the default scoring (last epoch, all own cells, GradCAM3D): cells.parquet, summary.json; else what differs."
+def _out_suffix(work: Path, data: Path, epoch: int, method: str, split, layer: str, target: str, default_target: str) -> str:
+    "'' for the default scoring (last epoch, all own cells, GradCAM3D at CAM_LAYER, default target): cells.parquet, summary.json; else what differs, so no setting overwrites another's result."
     parts = ([method] if method != "gradcamo" else []) + ([f"on_{data.name}"] if data != work else [])
     if epoch != last_epoch(work): parts.append(f"epoch{epoch:03d}")
     if split: parts.append(split)
+    if layer != CAM_LAYER: parts.append(f"layer{layer}")
+    if target != default_target: parts.append(f"target-{target}")
     return "".join(f"_{x}" for x in parts)
 
-def score_cells(work_dir, epoch: int | None = None, layer: str = "_blocks.1",
+def _cams(model, gc, xin, tgt, layer: str, method: str):
+    "CAMs at layer resolution and logits of one batch, from GradCAM3D or a pytorch-grad-cam method."
+    if method == "gradcamo": return gc(xin, tgt)
+    with torch.no_grad(): logits = model(xin)
+    return pgc_cam(model, layer, xin, logits.argmax(1) if tgt is None else tgt, method), logits
+
+def _summary(cells: pd.DataFrame, epoch: int, layer: str, method: str, target: str, has_classes: bool) -> dict:
+    "Grad-CAMO of the held-out cells (test wells, or wells the model never saw)."
+    te = cells[cells.split != "train"]
+    g = te.gradcamo.dropna()
+    return dict(n_cells=int(len(te)), epoch=int(epoch), layer=layer, method=method, target=target,
+                test_accuracy=float((te.pred == te.label).mean()) if has_classes else None, gradcamo_mean=float(g.mean()),
+                gradcamo_median=float(g.median()), gradcamo_frac_gt_0_5=float((g > 0.5).mean()), chance_mean=float(te.chance.mean()),
+                lift_median=float((te.gradcamo/te.chance).median()),
+                neighbor_share_mean=float(te.neighbor_share.mean()), background_share_mean=float(te.background_share.mean()),
+                n_cam_empty=int(te.cam_empty.sum()), n_cell_empty=int(te.cell_empty.sum()))
+
+def score_cells(work_dir,  # the model's WORK_DIR (train/ checkpoints, split.csv)
+                epoch: int | None = None, layer: str = CAM_LAYER,
                 target: str | None = None,  # pred (predicted class), true (true class), view (`view_target`); None: pred, or view without classes
                 batch_size: int = 16,
-                device: str = "cpu", write: bool = True, progress: bool = True, data_dir=None,
+                device: str = "auto", write: bool = True, progress: bool = True,
+                data_dir=None,  # another WORK_DIR's crops to score (default WORK_DIR): its wells keep the model's split, new wells are 'unseen'
                 split: str | None = None,  # score only this split's cells ('test'), default all
                 method: str = "gradcamo",  # gradcamo (GradCAM3D, raw CAM) or a pytorch-grad-cam class name (GradCAM, FEM, ...)
                ) -> tuple[pd.DataFrame, dict]:
-    "Grad-CAMO for every cell of `data_dir` (default WORK_DIR) under WORK_DIR's model; writes cells.parquet, summary.json."
+    "Grad-CAMO for every cell of `data_dir` (default WORK_DIR) under WORK_DIR's model; writes cells.parquet, summary.json (keyed by the settings)."
     from tqdm.auto import tqdm
     work = Path(work_dir); data = Path(data_dir or work_dir); device = str(device_of(device))
-    store = CropStore(data); t = load_split(data)
+    store = CropStore(data); t = load_split(data, split_from=work)
     epoch = last_epoch(work) if epoch is None else epoch
     model, classes, st = load_checkpoint(work, epoch, device)
-    target = target or ("pred" if classes else "view")
+    default_target = "pred" if classes else "view"
+    target = target or default_target
     if target not in ("pred", "true", "view"): raise InputError(f"target must be 'pred', 'true' or 'view', got {target!r}.")
     if not classes and target != "view": raise InputError(f"the model of {work} has no classes (self-supervised): use target 'view'.")
     if target == "view" and method != "gradcamo": raise InputError(f"target 'view' works with method 'gradcamo' only, not {method!r}.")
@@ -132,35 +154,23 @@ def score_cells(work_dir, epoch: int | None = None, layer: str = "_blocks.1",
     y = t.Metadata_Treatment.map({c: i for i, c in enumerate(classes)}).to_numpy()
     gc = GradCAM3D(model.to(device), layer)
     parts, preds = [], []
-    size = store.images.shape[2:]
     todo = np.flatnonzero(t.Metadata_Split == split) if split else np.arange(len(store))
-    n_batches = -(-len(todo)//batch_size)
-    for pos, x, lab in tqdm(batches(store, todo, batch_size), total=n_batches, desc="grad-cam", disable=not progress):
+    for pos, x, lab in tqdm(batches(store, todo, batch_size), total=-(-len(todo)//batch_size), desc="grad-cam", disable=not progress):
         xin = prep(x.to(device), st["scale"])
         tgt = torch.as_tensor(y[pos]) if target == "true" else (view_target(model, xin) if target == "view" else None)
-        if method == "gradcamo": cam, logits = gc(xin, tgt)
-        else:
-            with torch.no_grad(): logits = model(xin)
-            cam = pgc_cam(model, layer, xin, logits.argmax(1) if tgt is None else tgt, method)
-        sc = gradcamo_scores(upsample(cam, size), lab.to(device))
-        parts.append(pd.DataFrame(sc, index=pos)); preds.append(pd.Series(logits.argmax(1).cpu().numpy(), index=pos))
+        cam, logits = _cams(model, gc, xin, tgt, layer, method)
+        parts.append(pd.DataFrame(gradcamo_scores(upsample(cam, store.images.shape[2:]), lab.to(device)), index=pos))
+        preds.append(pd.Series(logits.argmax(1).cpu().numpy(), index=pos))
     sc = pd.concat(parts).sort_index(); pr = pd.concat(preds).sort_index()
     tt = t.iloc[sc.index]
     meta = tt[[c for c in t.columns if c.startswith("Metadata_")]].reset_index(drop=True)
     cells = pd.concat([meta, pd.DataFrame(dict(cell_id=tt.cell_id.to_numpy(), split=tt.Metadata_Split.to_numpy(),
-                                               label=tt.Metadata_Treatment.to_numpy(), pred=[classes[i] for i in pr] if classes else None))], axis=1)
-    cells = pd.concat([cells, sc.reset_index(drop=True)], axis=1)
-    te = cells[cells.split == "test"]
-    g = te.gradcamo.dropna()
-    summary = dict(n_cells=int(len(te)), epoch=int(epoch), layer=layer, method=method,
-                   target=target, test_accuracy=float((te.pred == te.label).mean()) if classes else None, gradcamo_mean=float(g.mean()),
-                   gradcamo_median=float(g.median()), gradcamo_frac_gt_0_5=float((g > 0.5).mean()), chance_mean=float(te.chance.mean()),
-                   lift_median=float((te.gradcamo/te.chance).median()),
-                   neighbor_share_mean=float(te.neighbor_share.mean()), background_share_mean=float(te.background_share.mean()),
-                   n_cam_empty=int(te.cam_empty.sum()), n_cell_empty=int(te.cell_empty.sum()))
+                                               label=tt.Metadata_Treatment.to_numpy(), pred=[classes[i] for i in pr] if classes else None)),
+                       sc.reset_index(drop=True)], axis=1)
+    summary = _summary(cells, epoch, layer, method, target, bool(classes))
     if write:
-        sfx = _out_suffix(work, data, epoch, method, split)
-        tmp = work/f".cells{sfx}.parquet.part"; cells.to_parquet(tmp, index=False); os.replace(tmp, work/f"cells{sfx}.parquet")
+        sfx = _out_suffix(work, data, epoch, method, split, layer, target, default_target)
+        write_table(cells, work/f"cells{sfx}.parquet")
         atomic_write_text(work/f"summary{sfx}.json", json.dumps(summary, indent=1))
     return cells, summary
 
@@ -182,7 +192,7 @@ def deletion_ratio(model, layer: str, x: torch.Tensor, frac: float = 0.1, seed: 
     return drop(top)/max(drop(rnd), 1e-6)
 
 # %% ../nbs/06_gradcamo.ipynb #3109af6d
-def plot_examples(work_dir, cells: pd.DataFrame, layer: str = "_blocks.1", path=None, title: str = "", n_each: int = 2):
+def plot_examples(work_dir, cells: pd.DataFrame, layer: str = CAM_LAYER, path=None, title: str = "", n_each: int = 2):
     "Test cells with attention on the cell, on neighbours and on background: XY and XZ slices, CAM overlay, contours."
     import matplotlib.pyplot as plt
     store = CropStore(work_dir); model, classes, st = load_checkpoint(work_dir)

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from scipy import ndimage as ndi
 from scipy.stats import rankdata
-from .data import InputError, Plate, CHANNELS, read_stack, atomic_write_text
+from .data import InputError, Plate, CHANNELS, read_stack, atomic_write_text, atomic_path, write_table, claim_settings, PRESETS
+from .synth import smooth_noise
 
 # %% auto #0
 __all__ = ['RXRX1_CHANNELS', 'RXRX1_COLUMNS', 'RXRX1_CELL_TYPES', 'CROSSTALK', 'pearson', 'spearman', 'foreground', 'RxRx1',
@@ -174,10 +175,6 @@ def _raster_2d(cells: pd.DataFrame, shape, nuc_frac: float = 0.45):
         best[y0:y1, x0:x1][win] = d[win]; lab[y0:y1, x0:x1][win] = i; dn[y0:y1, x0:x1][win] = e[win]; ang[y0:y1, x0:x1][win] = c.theta
     return lab, (lab > 0) & (dn < 1), best, dn, ang
 
-def _field_noise(rng, shape, sigma):
-    f = ndi.gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma)
-    return f/(f.std() + 1e-8)
-
 def synth_rxrx1_site(cell_type: str = "HUVEC",  # one of RXRX1_CELL_TYPES
                      size: int = 512,  # image side (px)
                      seed=0,  # seed (int or sequence)
@@ -198,9 +195,9 @@ def synth_rxrx1_site(cell_type: str = "HUVEC",  # one of RXRX1_CELL_TYPES
     g2 = per(np.where(rng.random(n) < 0.25, 1.9, 1.0))
     mitotic = per((rng.random(n) < 0.03).astype(np.float32))
     eff = np.ones(6, np.float32) if sirna_effect is None else np.asarray(sirna_effect, np.float32)
-    tex, ret = _field_noise(rng, shape, 1.2), _field_noise(rng, shape, 1.0)
+    tex, ret = smooth_noise(rng, shape, 1.2, np.float64), smooth_noise(rng, shape, 1.0, np.float64)
     # stress fibres: noise smoothed along x, then each cell's fibres turned to its long axis (two orientations blended)
-    fa, fb = _field_noise(rng, shape, (0.6, 6.0)), _field_noise(rng, shape, (6.0, 0.6))
+    fa, fb = smooth_noise(rng, shape, (0.6, 6.0), np.float64), smooth_noise(rng, shape, (6.0, 0.6), np.float64)
     fib = np.clip(np.abs(np.cos(ang))*fa + np.abs(np.sin(ang))*fb, 0, None)
     dna = nuc*g2*(0.8 + 0.2*np.tanh(tex))*(1 + 1.5*mitotic)
     er = cyto*np.exp(-np.clip(dn - 1, 0, None)/1.2)*(0.4 + 0.6*np.exp(-2*ret**2))
@@ -230,8 +227,7 @@ def synth_rxrx1_site(cell_type: str = "HUVEC",  # one of RXRX1_CELL_TYPES
 # %% ../nbs/07_channels.ipynb #a55631ed
 def _write_png(path: Path, a: np.ndarray):
     from PIL import Image
-    tmp = path.with_name(f".{path.name}.part")
-    Image.fromarray(a).save(tmp, format="PNG"); os.replace(tmp, path)
+    with atomic_path(path) as tmp: Image.fromarray(a).save(tmp, format="PNG")
 
 def _sirna_effect(sirna_id: int) -> np.ndarray:
     "Per-stain multipliers of one siRNA: most change little, a few a lot (fixed by the id)."
@@ -265,13 +261,10 @@ def synth_rxrx1(out_dir: str | Path,  # folder to write (metadata.csv + images/)
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
     root = Path(out_dir); root.mkdir(parents=True, exist_ok=True)
-    settings = json.dumps(dict(cell_types=list(cell_types), experiments=experiments, plates=plates, wells=wells, sites=sites,
-                               size=size, seed=seed, crosstalk=crosstalk, source="gradcamo synthetic RxRx1"), sort_keys=True)
     prev = root/"synth_rxrx1.json"
-    if prev.exists() and prev.read_text() != settings:
-        raise InputError(f"{root}: holds a synthetic RxRx1 made with other settings ({prev}). Use an empty folder.")
     if not prev.exists() and any(root.iterdir()): raise InputError(f"{root}: folder is not empty; refusing to write into it.")
-    atomic_write_text(prev, settings)
+    claim_settings(prev, dict(cell_types=list(cell_types), experiments=experiments, plates=plates, wells=wells, sites=sites,
+                              size=size, seed=seed, crosstalk=crosstalk, source="gradcamo synthetic RxRx1"), "use an empty folder")
     grid = [f"{r}{c:02d}" for r in "BCDEFGHIJKLMNO" for c in range(2, 24)]
     rows = []
     for ct in cell_types:
@@ -323,9 +316,17 @@ def _site_chunk(items, channels):
         except InputError as e: out.append((i, None, str(e)))
     return out
 
-def _atomic_parquet(df: pd.DataFrame, path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part"); df.to_parquet(tmp, index=False); os.replace(tmp, path)
+def _part(par, ds, rows: list, chunk: int, bar) -> tuple[pd.DataFrame, list]:
+    "One part's sites, computed in parallel chunks: their table (site metadata + correlations) and the sites that failed."
+    from joblib import delayed
+    items = [(i, ds.paths(i)) for i in rows]
+    res = []
+    for got in par(delayed(_site_chunk)(items[j:j + chunk], RXRX1_CHANNELS) for j in range(0, len(items), chunk)):
+        res += got; bar.update(len(got))
+    ok = [(i, r) for i, r, e in res if e is None]
+    recs = pd.DataFrame([r for _, r in ok], index=[i for i, _ in ok])
+    part = pd.concat([ds.sites.iloc[[i for i, _ in ok]].reset_index(drop=True), recs.reset_index(drop=True)], axis=1)
+    return part, [dict(row=i, error=e) for i, _, e in res if e is not None]
 
 def channel_correlations(ds: RxRx1,  # the sites to analyse
                          out_dir: str | Path,  # results: parts/, sites.parquet, summary.json
@@ -342,11 +343,8 @@ def channel_correlations(ds: RxRx1,  # the sites to analyse
     out = Path(out_dir)
     if out.resolve().is_relative_to(ds.root.resolve()): raise InputError(f"{out}: inside the input folder {ds.root}; choose another.")
     out.mkdir(parents=True, exist_ok=True)
-    settings = json.dumps(dict(table=str(ds.table_path.resolve()), filters=ds.filters, n_sites=len(ds), part_size=part_size), sort_keys=True)
-    sp = out/"settings.json"
-    if sp.exists() and sp.read_text() != settings:
-        raise InputError(f"{out}: holds results made with other settings ({sp}). Use another folder, or delete it.")
-    atomic_write_text(sp, settings)
+    claim_settings(out/"settings.json", dict(table=str(ds.table_path.resolve()), filters=ds.filters, n_sites=len(ds), part_size=part_size),
+                   "use another folder, or delete it")
     missing = ds.missing()
     if missing and on_error == "raise":
         lst = "\n".join(f"  site row {i}: {p}" for i, p in missing[:20])
@@ -361,21 +359,13 @@ def channel_correlations(ds: RxRx1,  # the sites to analyse
          tqdm(total=sum(min(part_size, len(ds) - k*part_size) for k in todo), desc="channel correlations", unit="site", disable=not progress) as bar:
         for k in todo:
             rows = [i for i in range(k*part_size, min((k + 1)*part_size, len(ds))) if i not in bad_rows]
-            items = [(i, ds.paths(i)) for i in rows]
-            chunks = [items[j:j + chunk] for j in range(0, len(items), chunk)]
-            res = []
-            for got in par(delayed(_site_chunk)(c, RXRX1_CHANNELS) for c in chunks):
-                res += got; bar.update(len(got))
-            errors += [dict(row=i, error=e) for i, _, e in res if e is not None]
-            ok = [(i, r) for i, r, e in res if e is None]
-            recs = pd.DataFrame([r for _, r in ok], index=[i for i, _ in ok])
-            part = pd.concat([ds.sites.iloc[[i for i, _ in ok]].reset_index(drop=True), recs.reset_index(drop=True)], axis=1)
-            bad_here = [dict(row=i, error=e) for i, _, e in res if e is not None]
+            part, bad_here = _part(par, ds, rows, chunk, bar)
+            errors += bad_here
             if bad_here and on_error == "raise": continue    # not marked done: retried on the next run
             if bad_here:
                 atomic_write_text(out/"parts"/f"part-{k:05d}.skipped.json", json.dumps(bad_here))
-            _atomic_parquet(part, out/"parts"/f"part-{k:05d}.parquet")
-            n_done += len(ok)
+            write_table(part, out/"parts"/f"part-{k:05d}.parquet")
+            n_done += len(part)
     dt = time.perf_counter() - t0
     if errors and on_error == "raise":
         lst = "\n".join(f"  site row {e['row']}: {e['error']}" for e in errors[:20])
@@ -385,7 +375,7 @@ def channel_correlations(ds: RxRx1,  # the sites to analyse
         errors = [dict(row=i, error=f"{p}: image missing.") for i, p in missing]
         errors += [e for q in sorted((out/"parts").glob("part-*.skipped.json")) for e in json.loads(q.read_text())]
     df = pd.concat([pd.read_parquet(p) for p in sorted((out/"parts").glob("part-*.parquet"))], ignore_index=True)
-    _atomic_parquet(df, out/"sites.parquet")
+    write_table(df, out/"sites.parquet")
     summ = dict(n_sites=len(df), n_skipped=len(errors), skipped=errors[:100], seconds=dt, sites_computed=n_done,
                 sites_per_s=(n_done/dt if n_done else None), n_jobs=n_jobs)
     atomic_write_text(out/"summary.json", json.dumps(summ, indent=1))

@@ -6,19 +6,18 @@
 from __future__ import annotations
 import argparse, json, sys, time
 from pathlib import Path
-from .data import InputError, Plate
+from .data import InputError, Plate, PRESETS, TEST_FRAC, CAM_LAYER, preset, write_table
 from . import synth as _synth
 from .reproduce import reproduce, ReproduceError
 from . import segment as _seg, crop as _crop, train as _train, profile as _prof, cam as _cam, channels as _ch
 from . import selfsup as _ssl, regularize as _reg
 
 # %% auto #0
-__all__ = ['SEG_PRESETS', 'RUN_PRESETS', 'build_parser', 'main']
+__all__ = ['COMMANDS', 'build_parser', 'main']
 
 # %% ../nbs/99_cli.ipynb #a1b204bf
 def _cmd_synth(a):
-    kinds = tuple(k.strip() for k in a.confound_kind.split(",") if k.strip())
-    cfg = _synth.make_config(a.preset, seed=a.seed, confound=a.confound, confound_kinds=kinds, confound_map=a.confound_map,
+    cfg = _synth.make_config(a.preset, seed=a.seed, confound=a.confound, confound_kinds=a.confound_kind, confound_map=a.confound_map,
                              effect=a.effect)
     t0 = time.time()
     table = _synth.synth_plate(a.out_dir, cfg, n_jobs=a.jobs, progress=not a.quiet)
@@ -33,10 +32,14 @@ def _cmd_validate(a):
           f"{f.treatment.nunique()} treatments ({int(f.is_control.sum())} control fields), channels {','.join(pl.channels)}"
           + ("" if a.images else "; images not read (use --images)"))
 
-def _seg_kw(a): return dict(seg_preset=a.seg_preset, seg_seed=a.seg_seed, seg_epochs=a.epochs)
+def _seg_kw(a) -> dict:
+    "The offline segmenter of `--preset` (one cached model per preset), unless --seg-epochs says otherwise."
+    p = preset(a.preset)
+    return dict(seg_preset=p["seg_preset"], seg_seed=a.seg_seed, seg_epochs=a.seg_epochs or p["seg_epochs"])
 
 def _cmd_train_segmenter(a):
-    path = _seg.train_segmenter(a.target, a.seg_preset, a.seg_seed, a.epochs, a.cache, progress=not a.quiet)
+    k = _seg_kw(a)
+    path = _seg.train_segmenter(a.target, k["seg_preset"], k["seg_seed"], k["seg_epochs"], a.cache, progress=not a.quiet)
     print(f"offline {a.target} segmenter: {path}")
 
 def _cmd_segment(a):
@@ -46,7 +49,7 @@ def _cmd_segment(a):
     print(f"{len(tab)} fields, {int(tab.n_cells.sum())} cells, {tab.seconds.mean():.1f} s/field; masks in {Path(a.work_dir)/'masks'}")
 
 def _cmd_crop(a):
-    cells = _crop.crop_plate(a.metadata, a.work_dir, tuple(a.size), masks_dir=a.masks, max_pad=a.max_pad, min_volume=a.min_volume,
+    cells = _crop.crop_plate(a.metadata, a.work_dir, a.size, masks_dir=a.masks, max_pad=a.max_pad, min_volume=a.min_volume,
                              channels=a.channels, progress=not a.quiet)
     summ = json.loads((Path(a.work_dir)/"crops"/"crop_summary.json").read_text())
     print(f"{len(cells)} crops of {tuple(a.size)} in {Path(a.work_dir)/'crops'}; dropped {summ['dropped_pad']} (border) + "
@@ -60,7 +63,8 @@ def _objective(a):
     return _reg.InputGradPenalty(a.lam)
 
 def _cmd_train(a):
-    h = _train.train(a.work_dir, a.epochs, a.batch_size, lr=a.lr, variant=a.variant, scale=a.scale, seed=a.seed,
+    p = preset(a.preset)
+    h = _train.train(a.work_dir, a.epochs or p["epochs"], a.batch_size, lr=a.lr, variant=a.variant, scale=a.scale or p["scale"], seed=a.seed,
                      test_frac=a.test_frac, device=a.device, resume=a.resume, objective=_objective(a), progress=not a.quiet)
     print(h.round(4).to_string(index=False))
 
@@ -71,43 +75,39 @@ def _cmd_mask(a):
 def _cmd_profile(a):
     work = Path(a.work_dir)
     if a.epoch is not None:
-        df = _prof.profiles(work, a.epoch, a.layer); sph = _prof.spherize(df)
-        for nm, d in (("profiles", df), ("profiles_sphered", sph)): _ch._atomic_parquet(d, work/f"{nm}.parquet")
+        df = _prof.profiles(work, a.epoch, a.layer, device=a.device); sph = _prof.spherize(df)
+        f = _prof.write_profiles(work, df, sph, a.layer, a.epoch)
         m, per = _prof.retrieval_map(_prof.aggregate_wells(sph[sph.Metadata_Split == "test"]))
-        print(f"epoch {a.epoch}: {len(df)} profiles ({len(_prof.features_of(df))} features) in {work/'profiles.parquet'}; test-well mAP {m:.3f}")
+        print(f"epoch {a.epoch}: {len(df)} profiles ({len(_prof.features_of(df))} features) in {f}; test-well mAP {m:.3f}")
         return
     res, emb = _prof.profile_epochs(work, layer=a.layer, umap=not a.no_umap, progress=not a.quiet)
     if emb:
         (work/"figures").mkdir(exist_ok=True)
-        _prof.plot_umaps(emb, work/"figures"/"umap_epochs.gif", title="sphered test-cell profiles,")
+        _prof.plot_umaps(emb, work/"figures"/f"umap_epochs{_prof.profile_suffix(a.layer)}.gif", title="sphered test-cell profiles,")
     print(res.round(4).to_string(index=False))
 
 def _cmd_score(a):
-    cells, summ = _cam.score_cells(a.work_dir, a.epoch, a.layer, a.target, a.batch_size, a.device, progress=not a.quiet)
+    cells, summ = _cam.score_cells(a.work_dir, a.epoch, a.layer, a.target, a.batch_size, a.device, progress=not a.quiet,
+                                   data_dir=a.data_dir, split=a.split, method=a.method)
     print(json.dumps(summ, indent=1))
 
-SEG_PRESETS = {"tiny": dict(seg_preset="tiny", seg_epochs=3), "quick": dict(seg_preset="quick", seg_epochs=30),
-               "paper": dict(seg_preset="quick", seg_epochs=160)}
-RUN_PRESETS = {k: {**_train.PRESET_TRAIN[k], **v} for k, v in SEG_PRESETS.items()}
-
 def _cmd_run(a):
-    p = RUN_PRESETS[a.preset]
-    steps = ["segment", "crop", "train", "profile", "score"]
+    p = preset(a.preset)
     say = (lambda *x: None) if a.quiet else (lambda *x: print(*x, flush=True))
     if a.masks: say(f"[1/5] segment: skipped, masks from {a.masks}")
     else:
         say(f"[1/5] segment ({a.model}, {a.mode})")
-        _seg.segment(a.metadata, a.work_dir, model=a.model, mode=a.mode, cache=a.cache, seg_preset=p["seg_preset"],
-                     seg_epochs=p["seg_epochs"], channels=a.channels, progress=not a.quiet)
-    say("[2/5] crop"); _crop.crop_plate(a.metadata, a.work_dir, tuple(a.size), masks_dir=a.masks, channels=a.channels, progress=not a.quiet)
+        _seg.segment(a.metadata, a.work_dir, model=a.model, mode=a.mode, cache=a.cache, channels=a.channels, progress=not a.quiet, **_seg_kw(a))
+    say("[2/5] crop"); _crop.crop_plate(a.metadata, a.work_dir, a.size, masks_dir=a.masks, channels=a.channels, progress=not a.quiet)
     say(f"[3/5] train ({p['epochs']} epochs)")
-    _train.train(a.work_dir, p["epochs"], a.batch_size, scale=p["scale"], seed=a.seed, device=a.device, resume=True, progress=not a.quiet)
+    _train.train(a.work_dir, p["epochs"], a.batch_size, scale=p["scale"], seed=a.seed, test_frac=a.test_frac, device=a.device, resume=True,
+                 progress=not a.quiet)
     say("[4/5] profile"); _prof.profile_epochs(a.work_dir, umap=False, seed=a.seed, progress=not a.quiet)
     say("[5/5] score"); cells, summ = _cam.score_cells(a.work_dir, layer=a.layer, device=a.device, progress=not a.quiet)
     print(json.dumps(summ, indent=1))
 
 def _cmd_synth_rxrx1(a):
-    root = _ch.synth_rxrx1(a.out_dir, cell_types=a.cell_types.split(","), experiments=a.experiments, plates=a.plates,
+    root = _ch.synth_rxrx1(a.out_dir, cell_types=a.cell_types, experiments=a.experiments, plates=a.plates,
                            wells=a.wells, sites=a.sites, size=a.size, seed=a.seed, n_jobs=a.jobs, progress=not a.quiet)
     print(f"wrote {len(_ch.RxRx1(root))} synthetic sites (RxRx1 layout) to {root}")
 
@@ -121,108 +121,149 @@ def _cmd_channels(a):
         print(f"{len(df)} sites ({run['n_skipped']} skipped) -> {out/'sites.parquet'}; {run['sites_per_s'] or 0:.1f} sites/s")
     else:
         fields, cells = _ch.stack_correlations(a.metadata, masks=a.masks, channels=a.channels, progress=not a.quiet)
-        out.mkdir(parents=True, exist_ok=True)
-        _ch._atomic_parquet(fields, out/"fields.parquet")
-        if len(cells): _ch._atomic_parquet(cells, out/"cells.parquet")
+        write_table(fields, out/"fields.parquet")
+        if len(cells): write_table(cells, out/"cells.parquet")
         summ, chans = _ch.summarize(fields, by=None), Plate(a.metadata, a.channels).channels
         print(f"{len(fields)} fields, {len(cells)} cells -> {out}")
-    _ch._atomic_parquet(summ, out/"pairs_summary.parquet")
+    write_table(summ, out/"pairs_summary.parquet")
     print("mean foreground Pearson r:"); print(_ch.corr_matrix(summ, chans).round(2).to_string())
 
 def _cmd_reproduce(a):
-    res = reproduce(a.preset, run_dir=a.run_dir, fig_dir=a.fig_dir, nbs=a.nbs, resume=a.resume,
-                    only=a.only.split(",") if a.only else None, seed=a.seed, progress=not a.quiet)
+    res = reproduce(a.preset, run_dir=a.run_dir, fig_dir=a.fig_dir, nbs=a.nbs, resume=a.resume, only=a.only, seed=a.seed,
+                    progress=not a.quiet)
     print(json.dumps(res, indent=1))
 
+def _names(s: str) -> tuple:
+    "A comma-separated list on the command line: `a,b,c` (every list option takes this form)."
+    out = tuple(x.strip() for x in s.split(",") if x.strip())
+    if not out: raise argparse.ArgumentTypeError(f"empty list {s!r}; give comma-separated values, e.g. a,b")
+    return out
+
+def _ints(s: str) -> tuple:
+    "A comma-separated list of integers, e.g. `32,64,64`."
+    try: return tuple(int(x) for x in _names(s))
+    except ValueError: raise argparse.ArgumentTypeError(f"{s!r}: give comma-separated integers, e.g. 32,64,64") from None
+
+# Options shared by several commands: one definition each, so a name means the same everywhere.
+def _o_quiet(q): q.add_argument("--quiet", action="store_true", help="no progress bars")
+def _o_device(q): q.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: cuda when torch sees a GPU")
+def _o_channels(q): q.add_argument("--channels", type=_names, default=None, help="channel names in order, e.g. DNA,ER,RNA,AGP,Mito (default: dataset.json)")
+def _o_preset(q, default="quick"): q.add_argument("--preset", default=default, choices=list(PRESETS), help="run size (gradcamo.data.PRESETS)")
+def _o_seed(q): q.add_argument("--seed", type=int, default=0)
+def _o_test_frac(q): q.add_argument("--test-frac", type=float, default=TEST_FRAC, help="share of each treatment's wells held out")
+def _o_layer(q, default=CAM_LAYER, what="Grad-CAM layer"): q.add_argument("--layer", default=default, help=what)
+def _o_segmenter(q):
+    q.add_argument("--target", default="cell", choices=["cell", "nucleus"])
+    q.add_argument("--seg-epochs", type=int, default=None, help="offline segmenter: training epochs (default: the preset's)")
+    q.add_argument("--seg-seed", type=int, default=1000, help="offline segmenter: seed of its synthetic plate and training")
+    q.add_argument("--cache", default=None, help="model cache folder (default $GRADCAMO_CACHE or ~/.cache/gradcamo)")
+
+def _p_synth(q):
+    q.add_argument("out_dir"); _o_preset(q, "tiny")
+    q.add_argument("--confound", type=float, default=0.0, help="confounder strength in [0, 1] (0: clean plate)")
+    q.add_argument("--confound-kind", type=_names, default=("background", "neighbor"), help="background and/or neighbor")
+    q.add_argument("--confound-map", default="aligned", choices=["aligned", "shuffled"], help="shuffled: cue broken from treatment")
+    q.add_argument("--effect", type=float, default=None, help="treatment effect size (0: none; default: the preset's)")
+    _o_seed(q); q.add_argument("--jobs", type=int, default=2, help="fields made in parallel")
+
+def _p_validate(q):
+    q.add_argument("metadata", help="metadata.csv / .parquet or its folder"); _o_channels(q)
+    q.add_argument("--images", action="store_true", help="also read every image")
+
+def _p_train_segmenter(q): _o_preset(q); _o_segmenter(q)
+
+def _p_segment(q):
+    q.add_argument("metadata"); q.add_argument("work_dir"); _o_preset(q); _o_segmenter(q); _o_channels(q)
+    q.add_argument("--model", default="synthetic", help="synthetic (offline default) | cellpose name (cyto3, nuclei, ...) | model file")
+    q.add_argument("--mode", default="stitch", choices=["stitch", "3d"], help="stitch: 2D per slice linked across z (the paper); 3d: do_3D")
+    q.add_argument("--diameter", type=float, default=None, help="cell diameter in px (default: the model's)")
+    q.add_argument("--stitch-threshold", type=float, default=0.25)
+    q.add_argument("--cyto", default="AGP", help="cytoplasm channel for --target cell"); q.add_argument("--nucleus", default="DNA")
+    q.add_argument("--min-volume", type=int, default=100, help="drop objects smaller than this (voxels)")
+
+def _p_crop(q):
+    q.add_argument("metadata"); q.add_argument("work_dir"); _o_channels(q)
+    q.add_argument("--size", type=_ints, default=(32, 64, 64), metavar="Z,Y,X", help="crop size in voxels, each >= 32")
+    q.add_argument("--masks", default=None, help="folder of <plate>_<well>_s<site>.tif masks (default WORK_DIR/masks)")
+    q.add_argument("--max-pad", type=float, default=0.5); q.add_argument("--min-volume", type=int, default=300)
+
+def _p_train(q):
+    q.add_argument("work_dir"); _o_preset(q); _o_seed(q); _o_test_frac(q); _o_device(q)
+    q.add_argument("--epochs", type=int, default=None, help="network training epochs (default: the preset's)")
+    q.add_argument("--scale", type=int, default=None, help="xy average-pooling of crops before the network (default: the preset's; quick 2)")
+    q.add_argument("--batch-size", type=int, default=16); q.add_argument("--lr", type=float, default=1e-3)
+    q.add_argument("--variant", default="efficientnet-b0"); q.add_argument("--resume", action="store_true")
+    q.add_argument("--objective", default="supervised", choices=["supervised", "simclr", "gradcam-penalty", "input-gradient-penalty"],
+                   help="simclr: self-supervised (no labels); *-penalty: supervised plus a penalty on attention outside the cell")
+    q.add_argument("--lam", type=float, default=1.0, help="weight of the penalty"); _o_layer(q, what="Grad-CAM layer of gradcam-penalty")
+    q.add_argument("--temperature", type=float, default=0.2, help="simclr's NT-Xent temperature")
+
+def _p_mask(q): q.add_argument("work_dir"); q.add_argument("dst")
+
+def _p_profile(q):
+    q.add_argument("work_dir"); q.add_argument("--epoch", type=int, default=None); _o_layer(q, "_avg_pooling", "layer whose pooled activations are the profile")
+    q.add_argument("--no-umap", action="store_true"); _o_device(q)
+
+def _p_score(q):
+    q.add_argument("work_dir", help="the model's WORK_DIR"); q.add_argument("--epoch", type=int, default=None); _o_layer(q); _o_device(q)
+    q.add_argument("--target", default=None, choices=["pred", "true", "view"], help="default: pred; view for a self-supervised model")
+    q.add_argument("--batch-size", type=int, default=16)
+    q.add_argument("--data-dir", default=None, help="score another WORK_DIR's crops with this model (its wells keep the model's split)")
+    q.add_argument("--split", default=None, choices=["train", "test", "unseen"], help="score only these cells (default all)")
+    q.add_argument("--method", default="gradcamo", help="gradcamo (GradCAM3D) or a pytorch-grad-cam class name, e.g. GradCAM")
+
+def _p_run(q):
+    q.add_argument("metadata"); q.add_argument("work_dir"); _o_preset(q); _o_seed(q); _o_test_frac(q); _o_device(q); _o_channels(q)
+    q.add_argument("--model", default="synthetic", help="segmentation model (as `segment --model`)")
+    q.add_argument("--mode", default="stitch", choices=["stitch", "3d"]); q.add_argument("--seg-seed", type=int, default=1000)
+    q.add_argument("--seg-epochs", type=int, default=None); q.add_argument("--cache", default=None)
+    q.add_argument("--size", type=_ints, default=(32, 64, 64), metavar="Z,Y,X"); q.add_argument("--batch-size", type=int, default=16)
+    _o_layer(q); q.add_argument("--masks", default=None, help="folder of your own <plate>_<well>_s<site>.tif masks: skips segmentation")
+
+def _p_synth_rxrx1(q):
+    q.add_argument("out_dir"); q.add_argument("--cell-types", type=_names, default=("HEPG2", "HUVEC", "RPE", "U2OS"))
+    for k, v in (("experiments", 1), ("plates", 1), ("wells", 8), ("sites", 2), ("size", 512), ("jobs", 2)): q.add_argument(f"--{k}", type=int, default=v)
+    _o_seed(q)
+
+def _p_channels(q):
+    q.add_argument("out_dir"); q.add_argument("--rxrx1", default=None, help="RxRx1 root (metadata.csv + images/)")
+    q.add_argument("--metadata", default=None, help="a plate in gradcamo's input format (3D z-stacks)")
+    q.add_argument("--masks", default=None, help="with --metadata: folder of <key>.tif cell masks (adds per-cell correlations)")
+    _o_channels(q)
+    for k in ("cell-types", "experiments", "well-types"): q.add_argument(f"--{k}", type=_names, default=None)
+    q.add_argument("--max-sites", type=int, default=None); q.add_argument("--jobs", type=int, default=2)
+    q.add_argument("--skip-bad", action="store_true", help="skip (and count) sites with missing/unreadable images instead of stopping")
+
+def _p_reproduce(q):
+    _o_preset(q); q.add_argument("--seed", type=int, default=None)
+    q.add_argument("--run-dir", default=None, help="executed notebooks and data (default runs/<preset>)")
+    q.add_argument("--fig-dir", default="figures"); q.add_argument("--nbs", default=None, help="notebooks folder")
+    q.add_argument("--resume", action="store_true", help="skip notebooks already run with the same parameters")
+    q.add_argument("--only", type=_names, default=None, help="parts of notebook names to run, e.g. 01_synth,06_gradcamo")
+
+COMMANDS = [   # (name, what it does, its options, what it runs)
+    ("synth", "write a synthetic 3D Cell Painting plate with ground truth", _p_synth, _cmd_synth),
+    ("validate", "check a plate in the input format", _p_validate, _cmd_validate),
+    ("train-segmenter", "train (or find cached) the offline Cellpose model on synthetic ground truth", _p_train_segmenter, _cmd_train_segmenter),
+    ("segment", "Cellpose 3D masks for every field", _p_segment, _cmd_segment),
+    ("crop", "single-cell 3D crops with label crops (1 cell, 2 other cells, 0 background)", _p_crop, _cmd_crop),
+    ("train", "train the 3D EfficientNet on WORK_DIR's crops", _p_train, _cmd_train),
+    ("mask", "a copy of WORK_DIR's crops with everything outside the cell set to background (DeepProfiler's mask_objects)", _p_mask, _cmd_mask),
+    ("profile", "single-cell profiles, sphering on controls, well-level mAP (per epoch unless --epoch)", _p_profile, _cmd_profile),
+    ("score", "Grad-CAM and Grad-CAMO of every cell", _p_score, _cmd_score),
+    ("run", "segment -> crop -> train -> profile -> score, resuming where a previous run stopped", _p_run, _cmd_run),
+    ("synth-rxrx1", "write a synthetic dataset in RxRx1's layout (2D, six channels, 8-bit PNG)", _p_synth_rxrx1, _cmd_synth_rxrx1),
+    ("channels", "pixel-wise channel correlations: RxRx1 sites (2D) or z-stacks (3D, per field and per cell)", _p_channels, _cmd_channels),
+    ("reproduce", "rerun every section notebook with papermill and regenerate figures/", _p_reproduce, _cmd_reproduce),
+]
+
 def build_parser() -> argparse.ArgumentParser:
-    "The `gradcamo` argument parser."
+    "The `gradcamo` argument parser: one subcommand per row of `COMMANDS`."
     p = argparse.ArgumentParser(prog="gradcamo", description="Grad-CAMO: interpretable single-cell profiles from 3D Cell Painting.")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
-    s = sub.add_parser("synth", help="write a synthetic 3D Cell Painting plate with ground truth")
-    s.add_argument("out_dir"); s.add_argument("--preset", default="tiny", choices=list(_synth.PRESETS))
-    s.add_argument("--confound", type=float, default=0.0, help="confounder strength in [0, 1] (0: clean plate)")
-    s.add_argument("--confound-kind", default="background,neighbor", help="background and/or neighbor")
-    s.add_argument("--confound-map", default="aligned", choices=["aligned", "shuffled"], help="shuffled: cue broken from treatment")
-    s.add_argument("--effect", type=float, default=1.0, help="treatment effect size (0: none)")
-    s.add_argument("--seed", type=int, default=0); s.add_argument("--jobs", type=int, default=2, help="fields made in parallel")
-    s.add_argument("--quiet", action="store_true"); s.set_defaults(fn=_cmd_synth)
-    v = sub.add_parser("validate", help="check a plate in the input format")
-    v.add_argument("metadata", help="metadata.csv / .parquet or its folder")
-    v.add_argument("--channels", default=None, help="channel names in order, e.g. DNA,ER,RNA,AGP,Mito (default: dataset.json)")
-    v.add_argument("--images", action="store_true", help="also read every image"); v.add_argument("--quiet", action="store_true")
-    v.set_defaults(fn=_cmd_validate)
-    def seg_opts(q):
-        q.add_argument("--target", default="cell", choices=["cell", "nucleus"])
-        q.add_argument("--epochs", type=int, default=80, help="offline segmenter: training epochs")
-        q.add_argument("--seg-preset", default="quick", choices=list(_synth.PRESETS), help="offline segmenter: synthetic plate it trains on")
-        q.add_argument("--seg-seed", type=int, default=1000, help="offline segmenter: seed of that plate")
-        q.add_argument("--cache", default=None, help="model cache folder (default $GRADCAMO_CACHE or ~/.cache/gradcamo)")
-        q.add_argument("--quiet", action="store_true")
-    t = sub.add_parser("train-segmenter", help="train (or find cached) the offline Cellpose model on synthetic ground truth")
-    seg_opts(t); t.set_defaults(fn=_cmd_train_segmenter)
-    g = sub.add_parser("segment", help="Cellpose 3D masks for every field")
-    g.add_argument("metadata"); g.add_argument("work_dir")
-    g.add_argument("--model", default="synthetic", help="synthetic (offline default) | cellpose name (cyto3, nuclei, ...) | model file")
-    g.add_argument("--mode", default="stitch", choices=["stitch", "3d"], help="stitch: 2D per slice linked across z (the paper); 3d: do_3D")
-    g.add_argument("--diameter", type=float, default=None, help="cell diameter in px (default: the model's)")
-    g.add_argument("--stitch-threshold", type=float, default=0.25)
-    g.add_argument("--cyto", default="AGP", help="cytoplasm channel for --target cell"); g.add_argument("--nucleus", default="DNA")
-    g.add_argument("--channels", default=None); g.add_argument("--min-volume", type=int, default=100, help="drop objects smaller than this (voxels)")
-    seg_opts(g); g.set_defaults(fn=_cmd_segment)
-    c = sub.add_parser("crop", help="single-cell 3D crops with label crops (1 cell, 2 other cells, 0 background)")
-    c.add_argument("metadata"); c.add_argument("work_dir")
-    c.add_argument("--size", type=int, nargs=3, default=[32, 64, 64], metavar=("Z", "Y", "X"))
-    c.add_argument("--masks", default=None, help="folder of <plate>_<well>_s<site>.tif masks (default WORK_DIR/masks)")
-    c.add_argument("--max-pad", type=float, default=0.5); c.add_argument("--min-volume", type=int, default=300)
-    c.add_argument("--channels", default=None); c.add_argument("--quiet", action="store_true"); c.set_defaults(fn=_cmd_crop)
-    tr = sub.add_parser("train", help="train the 3D EfficientNet on WORK_DIR's crops")
-    tr.add_argument("work_dir"); tr.add_argument("--epochs", type=int, default=8); tr.add_argument("--batch-size", type=int, default=16)
-    tr.add_argument("--lr", type=float, default=1e-3); tr.add_argument("--variant", default="efficientnet-b0")
-    tr.add_argument("--scale", type=int, default=1, help="xy average-pooling of crops before the network (2 on CPU)")
-    tr.add_argument("--seed", type=int, default=0); tr.add_argument("--test-frac", type=float, default=0.34, help="share of each treatment's wells held out")
-    tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"]); tr.add_argument("--resume", action="store_true")
-    tr.add_argument("--objective", default="supervised", choices=["supervised", "simclr", "gradcam-penalty", "input-gradient-penalty"],
-                    help="simclr: self-supervised (no labels); *-penalty: supervised plus a penalty on attention outside the cell")
-    tr.add_argument("--lam", type=float, default=1.0, help="weight of the penalty"); tr.add_argument("--layer", default="_blocks.1", help="Grad-CAM layer of gradcam-penalty")
-    tr.add_argument("--temperature", type=float, default=0.2, help="simclr's NT-Xent temperature")
-    tr.add_argument("--quiet", action="store_true"); tr.set_defaults(fn=_cmd_train)
-    mk = sub.add_parser("mask", help="a copy of WORK_DIR's crops with everything outside the cell set to background (DeepProfiler's mask_objects)")
-    mk.add_argument("work_dir"); mk.add_argument("dst"); mk.add_argument("--quiet", action="store_true"); mk.set_defaults(fn=_cmd_mask)
-    pr = sub.add_parser("profile", help="single-cell profiles, sphering on controls, well-level mAP (per epoch unless --epoch)")
-    pr.add_argument("work_dir"); pr.add_argument("--epoch", type=int, default=None); pr.add_argument("--layer", default="_avg_pooling")
-    pr.add_argument("--no-umap", action="store_true"); pr.add_argument("--quiet", action="store_true"); pr.set_defaults(fn=_cmd_profile)
-    sc = sub.add_parser("score", help="Grad-CAM and Grad-CAMO of every cell")
-    sc.add_argument("work_dir"); sc.add_argument("--epoch", type=int, default=None); sc.add_argument("--layer", default="_blocks.1")
-    sc.add_argument("--target", default=None, choices=["pred", "true", "view"], help="default: pred; view for a self-supervised model"); sc.add_argument("--batch-size", type=int, default=16)
-    sc.add_argument("--device", default="cpu"); sc.add_argument("--quiet", action="store_true"); sc.set_defaults(fn=_cmd_score)
-    rn = sub.add_parser("run", help="segment -> crop -> train -> profile -> score, resuming where a previous run stopped")
-    rn.add_argument("metadata"); rn.add_argument("work_dir"); rn.add_argument("--preset", default="quick", choices=list(RUN_PRESETS))
-    rn.add_argument("--seed", type=int, default=0); rn.add_argument("--model", default="synthetic"); rn.add_argument("--mode", default="stitch")
-    rn.add_argument("--size", type=int, nargs=3, default=[32, 64, 64]); rn.add_argument("--batch-size", type=int, default=16)
-    rn.add_argument("--layer", default="_blocks.1"); rn.add_argument("--channels", default=None); rn.add_argument("--cache", default=None)
-    rn.add_argument("--masks", default=None, help="folder of your own <plate>_<well>_s<site>.tif masks: skips segmentation")
-    rn.add_argument("--device", default="auto"); rn.add_argument("--quiet", action="store_true"); rn.set_defaults(fn=_cmd_run)
-    sr = sub.add_parser("synth-rxrx1", help="write a synthetic dataset in RxRx1's layout (2D, six channels, 8-bit PNG)")
-    sr.add_argument("out_dir"); sr.add_argument("--cell-types", default="HEPG2,HUVEC,RPE,U2OS")
-    sr.add_argument("--experiments", type=int, default=1); sr.add_argument("--plates", type=int, default=1)
-    sr.add_argument("--wells", type=int, default=8); sr.add_argument("--sites", type=int, default=2)
-    sr.add_argument("--size", type=int, default=512); sr.add_argument("--seed", type=int, default=0)
-    sr.add_argument("--jobs", type=int, default=2); sr.add_argument("--quiet", action="store_true"); sr.set_defaults(fn=_cmd_synth_rxrx1)
-    ch = sub.add_parser("channels", help="pixel-wise channel correlations: RxRx1 sites (2D) or z-stacks (3D, per field and per cell)")
-    ch.add_argument("out_dir"); ch.add_argument("--rxrx1", default=None, help="RxRx1 root (metadata.csv + images/)")
-    ch.add_argument("--metadata", default=None, help="a plate in gradcamo's input format (3D z-stacks)")
-    ch.add_argument("--masks", default=None, help="with --metadata: folder of <key>.tif cell masks (adds per-cell correlations)")
-    ch.add_argument("--channels", default=None); ch.add_argument("--cell-types", default=None); ch.add_argument("--experiments", default=None)
-    ch.add_argument("--well-types", default=None); ch.add_argument("--max-sites", type=int, default=None)
-    ch.add_argument("--skip-bad", action="store_true", help="skip (and count) sites with missing/unreadable images instead of stopping")
-    ch.add_argument("--jobs", type=int, default=2); ch.add_argument("--quiet", action="store_true"); ch.set_defaults(fn=_cmd_channels)
-    r = sub.add_parser("reproduce", help="rerun every section notebook with papermill and regenerate figures/")
-    r.add_argument("--preset", default="quick", choices=list(_synth.PRESETS)); r.add_argument("--seed", type=int, default=None)
-    r.add_argument("--run-dir", default=None, help="executed notebooks and data (default runs/<preset>)")
-    r.add_argument("--fig-dir", default="figures"); r.add_argument("--nbs", default=None, help="notebooks folder")
-    r.add_argument("--resume", action="store_true", help="skip notebooks already run with the same parameters")
-    r.add_argument("--only", default=None, help="comma-separated parts of notebook names to run")
-    r.add_argument("--quiet", action="store_true"); r.set_defaults(fn=_cmd_reproduce)
+    for name, what, options, fn in COMMANDS:
+        q = sub.add_parser(name, help=what, description=what)
+        options(q); _o_quiet(q); q.set_defaults(fn=fn)
     return p
 
 def main(argv=None) -> int:

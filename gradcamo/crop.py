@@ -8,8 +8,8 @@ import json, os, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, tifffile
 from scipy import ndimage as ndi
-from .data import Plate, InputError, CHANNELS, atomic_write_text, new_npy
-from .segment import _outside, _claim
+from .data import Plate, InputError, CHANNELS, atomic_write_text, new_npy, write_table, claim_settings, stack_shape
+from .segment import _outside
 
 # %% auto #0
 __all__ = ['plate_percentiles', 'normalize', 'crop_box', 'cell_table', 'extract', 'label_crop', 'crop_plate', 'CropStore',
@@ -81,6 +81,33 @@ def label_crop(mask_crop: np.ndarray, cell_id: int) -> np.ndarray:
 def _mask_path(work: Path, key: str, masks_dir) -> Path:
     return (Path(masks_dir) if masks_dir else work/"masks")/f"{key}.tif"
 
+def _field_cells(pl: Plate, i: int, work: Path, masks_dir, size, max_pad: float, min_volume: int):
+    "The cells of field `i` to crop (with its `Metadata_*` columns) and how many were dropped at the border / as too small."
+    key = pl.fields.key[i]
+    mp = _mask_path(work, key, masks_dir)
+    if not mp.exists(): raise InputError(f"{mp}: no mask for field {key} (row {i}). Run `gradcamo segment` first, or pass the masks folder.")
+    mask = tifffile.imread(mp)
+    img_shape = stack_shape(pl.fields.abspath[i])                    # (Z, C, Y, X) as read_stack reads it, whatever the file's axes
+    if mask.shape != (img_shape[0],) + tuple(img_shape[2:]):
+        raise InputError(f"{key}: mask {mp} has shape {mask.shape} but the image {pl.fields.abspath[i]} is (Z, C, Y, X) {img_shape}; "
+                         "masks must be (Z, Y, X) of the same field.")
+    ct = cell_table(mask, size)
+    bad_pad, small = ct.pad_fraction > max_pad, ct.volume < min_volume
+    ct = ct[~bad_pad & ~small].copy()
+    for k, v in pl.meta(i).items(): ct[k] = v
+    ct["Metadata_Key"], ct["field_path"], ct["mask_path"] = key, pl.fields.path[i], str(mp)
+    return ct, int(bad_pad.sum()), int((small & ~bad_pad).sum())
+
+def _open_store(cdir: Path, n: int, n_channels: int, size) -> dict:
+    "The crop store's image and label memmaps: created with their space reserved, or reopened (same shape) to resume."
+    mm = {}
+    for nm, shp, dt in (("images", (n, n_channels) + size, np.float16), ("labels", (n,) + size, np.uint8)):
+        f = cdir/f"{nm}.npy"
+        if not f.exists(): mm[nm] = new_npy(f, shp, dt); continue
+        mm[nm] = np.load(f, mmap_mode="r+")
+        if mm[nm].shape != shp: raise InputError(f"{f}: shape {mm[nm].shape}, expected {shp}; delete {cdir} and rerun.")
+    return mm
+
 def crop_plate(metadata,  # metadata table (or folder) in the input format
                work_dir,  # WORK_DIR: crops/ is written here
                size=(32, 64, 64),  # crop (Z, Y, X); every dim >= 32 for the 3D EfficientNet
@@ -95,49 +122,23 @@ def crop_plate(metadata,  # metadata table (or folder) in the input format
     pl = Plate(metadata, channels=channels)
     work = Path(work_dir); _outside(work, pl.root)
     cdir = work/"crops"; cdir.mkdir(parents=True, exist_ok=True)
-    _claim(work, "crop", dict(metadata=str(Path(pl.table_path).resolve()), size=list(size), masks_dir=str(masks_dir) if masks_dir else None,
-                              max_pad=max_pad, min_volume=min_volume, channels=list(pl.channels)))
-    # pass 1: cells of every field
-    tabs, dropped = [], {"pad": 0, "small": 0}
-    empty = []
+    claim_settings(work/"crop.json", dict(metadata=str(Path(pl.table_path).resolve()), size=list(size), masks_dir=str(masks_dir) if masks_dir else None,
+                                          max_pad=max_pad, min_volume=min_volume, channels=list(pl.channels)), "use another WORK_DIR, or delete it to start over")
+    tabs, n_pad, n_small = [], 0, 0                                  # pass 1: which cells, from the masks
     for i in range(len(pl)):
-        key = pl.fields.key[i]
-        mp = _mask_path(work, key, masks_dir)
-        if not mp.exists(): raise InputError(f"{mp}: no mask for field {key} (row {i}). Run `gradcamo segment` first, or pass the masks folder.")
-        with tifffile.TiffFile(mp) as tf: shape = tf.series[0].shape
-        img_shape = tifffile.TiffFile(pl.fields.abspath[i]).series[0].shape
-        if tuple(shape) != (img_shape[0],) + tuple(img_shape[-2:]) and tuple(shape) != tuple(np.delete(img_shape, 1)):
-            raise InputError(f"{key}: mask {mp} has shape {tuple(shape)} but the image {pl.fields.abspath[i]} is {tuple(img_shape)}; "
-                             "masks must be (Z, Y, X) of the same field.")
-        ct = cell_table(tifffile.imread(mp), size)
-        if len(ct) == 0: empty.append(key)
-        bad_pad, small = ct.pad_fraction > max_pad, ct.volume < min_volume
-        dropped["pad"] += int(bad_pad.sum()); dropped["small"] += int((small & ~bad_pad).sum())
-        ct = ct[~bad_pad & ~small]
-        meta = pl.meta(i)
-        for k, v in meta.items(): ct[k] = v
-        ct["Metadata_Key"], ct["field_path"], ct["mask_path"] = key, pl.fields.path[i], str(mp)
-        tabs.append(ct)
+        ct, p, s = _field_cells(pl, i, work, masks_dir, size, max_pad, min_volume)
+        tabs.append(ct); n_pad += p; n_small += s
+    empty = [pl.fields.key[i] for i, t in enumerate(tabs) if len(t) == 0]
     if empty: warnings.warn(f"{len(empty)} field(s) with no cells: {', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''}")
-    cells = pd.concat([t for t in tabs if len(t)], ignore_index=True) if any(len(t) for t in tabs) else pd.DataFrame()
-    if len(cells) == 0: raise InputError(f"no cells to crop in {pl.table_path} (all fields empty or all cells dropped: {dropped}).")
+    if len(empty) == len(tabs): raise InputError(f"no cells to crop in {pl.table_path} (all fields empty or all cells dropped: {n_pad} at the border, {n_small} too small).")
+    cells = pd.concat([t for t in tabs if len(t)], ignore_index=True)
     cells["crop_index"] = np.arange(len(cells))
     metacols = [c for c in cells.columns if c.startswith("Metadata_")]
     cells = cells[metacols + [c for c in cells.columns if c not in metacols]]
-    # pass 2: the crops
-    norm_f = work/"normalization.json"
+    norm_f = work/"normalization.json"                               # pass 2: the crops, field by field, resumable
     if not norm_f.exists(): atomic_write_text(norm_f, json.dumps(dict(method="plate percentiles 1, 99.9", bounds=plate_percentiles(pl)), indent=1))
     bounds = json.loads(norm_f.read_text())["bounds"]
-    C = len(pl.channels); N = len(cells)
-    shapes = dict(images=((N, C) + size, np.float16), labels=((N,) + size, np.uint8))
-    mm = {}
-    for nm, (shp, dt) in shapes.items():
-        f = cdir/f"{nm}.npy"
-        if f.exists():
-            a = np.load(f, mmap_mode="r+")
-            if a.shape != shp: raise InputError(f"{f}: shape {a.shape}, expected {shp}; delete {cdir} and rerun.")
-            mm[nm] = a
-        else: mm[nm] = new_npy(f, shp, dt)
+    mm = _open_store(cdir, len(cells), len(pl.channels), size)
     done_f = cdir/"done.txt"
     done = set(done_f.read_text().split()) if done_f.exists() else set()
     t0, n_new = time.perf_counter(), 0
@@ -151,14 +152,14 @@ def crop_plate(metadata,  # metadata table (or folder) in the input format
             mm["images"][r.crop_index] = extract(img, st, size, 0).astype(np.float16)
             mm["labels"][r.crop_index] = label_crop(extract(msk, st, size, 0), r.cell_id)
         for a in mm.values(): a.flush()
-        with open(done_f, "a") as fh: fh.write(key + "\n")
+        with open(done_f, "a") as fh: fh.write(key + "\n")          # a field is done once its crops are on disk
         n_new += len(grp)
     secs = time.perf_counter() - t0
-    tmp = cdir/".crops.parquet.part"; cells.drop(columns=["mask_path"]).to_parquet(tmp, index=False); os.replace(tmp, cdir/"crops.parquet")
-    summ = dict(n_crops=N, dropped_pad=dropped["pad"], dropped_small=dropped["small"], empty_fields=len(empty), size=list(size),
-                crops_per_s=round(n_new/secs, 1) if n_new else None)
-    atomic_write_text(cdir/"crop_summary.json", json.dumps(summ, indent=1))
-    return cells.drop(columns=["mask_path"])
+    cells = cells.drop(columns=["mask_path"])
+    write_table(cells, cdir/"crops.parquet")
+    atomic_write_text(cdir/"crop_summary.json", json.dumps(dict(n_crops=len(cells), dropped_pad=n_pad, dropped_small=n_small, empty_fields=len(empty),
+                                                                size=list(size), crops_per_s=round(n_new/secs, 1) if n_new else None), indent=1))
+    return cells
 
 # %% ../nbs/03_crop.ipynb #7e5de0d1
 class CropStore:
@@ -172,9 +173,13 @@ class CropStore:
         if len(self.images) != len(self.table): raise InputError(f"{d}: {len(self.images)} crops but {len(self.table)} table rows; rerun `gradcamo crop`.")
     def __len__(self): return len(self.table)
     def read(self, idx):
-        "Images (in the stored float16) and label crops of `idx`, sorted: sorted reads are sequential on disk."
-        idx = np.sort(np.atleast_1d(idx))
-        return np.asarray(self.images[idx]), np.asarray(self.labels[idx])
+        "Images (in the stored float16) and label crops of `idx`, in the order given (read in sorted order: sequential on disk)."
+        idx = np.atleast_1d(idx)
+        order = np.argsort(idx, kind="stable"); s = idx[order]
+        x, l = np.asarray(self.images[s]), np.asarray(self.labels[s])
+        if (order == np.arange(len(idx))).all(): return x, l              # already sorted (training batches): no second copy
+        back = np.empty_like(order); back[order] = np.arange(len(order))
+        return x[back], l[back]
     def __getitem__(self, idx):
         x, l = self.read(idx)
         return x.astype(np.float32), l

@@ -4,14 +4,16 @@
 
 # %% ../nbs/00_data.ipynb #1cc65109
 from __future__ import annotations
-import errno, json, os, re, shutil, tempfile
+import errno, json, os, re, shutil, tempfile, threading
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd, tifffile
 
 # %% auto #0
-__all__ = ['CHANNELS', 'REQUIRED_COLUMNS', 'CONTROL_NAMES', 'InputError', 'read_table', 'validate_table', 'read_stack',
-           'write_stack', 'atomic_write_text', 'new_npy', 'load_sidecar', 'parse_channels', 'field_key', 'meta_name',
-           'Plate']
+__all__ = ['CHANNELS', 'REQUIRED_COLUMNS', 'CONTROL_NAMES', 'PRESETS', 'TEST_FRAC', 'CAM_LAYER', 'InputError', 'read_table',
+           'validate_table', 'read_stack', 'stack_shape', 'atomic_path', 'atomic_write_text', 'write_table',
+           'write_stack', 'claim_settings', 'new_npy', 'load_sidecar', 'parse_channels', 'field_key', 'meta_name',
+           'Plate', 'preset', 'begin_scratch', 'end_scratch']
 
 # %% ../nbs/00_data.ipynb #88877be1
 CHANNELS = ("DNA", "ER", "RNA", "AGP", "Mito")  # Cell Painting channel order used throughout
@@ -124,27 +126,61 @@ def read_stack(path: str | Path,  # TIFF / OME-TIFF z-stack
         raise InputError(f"{path}: {n} NaN/inf pixel(s). Replace them (e.g. with 0) before profiling.")
     return np.ascontiguousarray(arr, dtype=np.float32)
 
+def stack_shape(path: str | Path,  # TIFF / OME-TIFF z-stack
+               ) -> tuple:
+    "The (Z, C, Y, X) shape of a z-stack as `read_stack` would return it, from the file's header alone (no pixels read)."
+    try:
+        with tifffile.TiffFile(path) as tf: axes, shape = tf.series[0].axes, tf.series[0].shape
+    except Exception as e: raise InputError(f"{path}: cannot be read as TIFF ({type(e).__name__}: {e}).") from None
+    return _to_zcyx(np.broadcast_to(np.uint8(0), shape), axes, path).shape      # a zero-stride stand-in: same axis rules, no memory
+
 # %% ../nbs/00_data.ipynb #1933292c
+@contextmanager
+def atomic_path(path: str | Path,  # the file to (over)write
+               ):
+    "A temporary name beside `path` to write to; moved onto `path` when the block ends, removed if it fails: a killed process leaves the old file or the new one, never half of one."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.part")   # one per writer: concurrent writers never share it
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
+
+def atomic_write_text(path: str | Path,  # the file to (over)write
+                      text: str):
+    "Write a small text file (JSON, CSV) atomically."
+    with atomic_path(path) as tmp: tmp.write_text(text)
+
+def write_table(df: pd.DataFrame,  # the table
+                path: str | Path,  # .parquet or .csv
+               ):
+    "Write a table atomically, without its index; the format by the file's extension."
+    with atomic_path(path) as tmp:
+        if Path(path).suffix == ".csv": df.to_csv(tmp, index=False)
+        else: df.to_parquet(tmp, index=False)
+
 def write_stack(path: str | Path,  # where to write (.tif)
                 arr: np.ndarray,  # (Z, C, Y, X) for images, (Z, Y, X) for labels
                 axes: str = "ZCYX",  # axes of `arr`
                 compression: str | None = "zlib",  # lossless compression
                ):
-    "Write a stack atomically (temp file, then rename), with axes metadata, byte-for-byte reproducibly."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmpname = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part"); os.close(fd)
-    try:
-        tifffile.imwrite(tmpname, arr, metadata={"axes": axes}, compression=compression, photometric="minisblack")
-        os.replace(tmpname, path)
-    finally:
-        if os.path.exists(tmpname): os.unlink(tmpname)
+    "Write a stack atomically, with axes metadata, byte-for-byte reproducibly."
+    with atomic_path(path) as tmp:
+        tifffile.imwrite(tmp, arr, metadata={"axes": axes}, compression=compression, photometric="minisblack")
 
-def atomic_write_text(path: str | Path,  # the file to (over)write
-                      text: str):
-    "Write a small text file (JSON, CSV) atomically: a killed process leaves the old file or the new one, never half."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_text(text); os.replace(tmp, path)
+def claim_settings(path: str | Path,  # the JSON file that records a stage's settings (e.g. WORK_DIR/segment.json)
+                   settings: dict,  # this run's settings
+                   fix: str = "use another folder, or delete it to start over",  # what the user can do instead
+                  ) -> dict:
+    "Record `settings` on first use; on a rerun, continue only with the same settings: other settings are refused (naming what differs), never mixed with the earlier results."
+    path = Path(path); new = json.loads(json.dumps(settings, default=str))
+    if path.exists():
+        old = json.loads(path.read_text())
+        if old != new:
+            diff = {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+            raise InputError(f"{path}: {path.parent} was made with other settings (earlier, now: {diff}); {fix}.")
+    else: atomic_write_text(path, json.dumps(new, indent=1))
+    return new
 
 # %% ../nbs/00_data.ipynb #88672362
 def new_npy(path: str | Path,  # the .npy file to create (overwritten)
@@ -229,3 +265,46 @@ class Plate:
         "Read every image once; returns [(row, key, shape)], raises on the first bad one."
         from tqdm.auto import tqdm
         return [(i, self.fields.key[i], self.read(i).shape) for i in tqdm(range(len(self)), desc="checking images", disable=not progress)]
+
+# %% ../nbs/00_data.ipynb #f165cf28
+PRESETS = {
+    "tiny":  dict(plate=dict(), seg_preset="tiny", seg_epochs=10, epochs=2, scale=2, ssl_epochs=2,
+                  reg_lams=(1.0,), ig_lams=(1.0,), rxrx1=dict(cell_types=("HUVEC", "U2OS"), wells=4, sites=2, size=256)),
+    "quick": dict(plate=dict(compounds={"Stavudine": [10.0, 100.0]}, wells_per_treatment=4, sites_per_well=2,
+                             field_shape=(32, 192, 192), cells_per_field=30.0, effect=3.0),
+                  seg_preset="quick", seg_epochs=30, epochs=6, scale=2, ssl_epochs=1, reg_lams=(10.0,), ig_lams=(),
+                  disk_gib=7.0,   # `du -sh` of a whole quick reproduce's data: 5.5-5.9 GB (`gradcamo reproduce` warns with less free)
+                  rxrx1=dict(cell_types=("HEPG2", "HUVEC", "RPE", "U2OS"), wells=6, sites=2, size=512)),
+    "paper": dict(plate=dict(compounds={"Stavudine": [10.0, 30.0, 100.0], "Tunicamycin": [0.3, 1.0, 3.0]}, wells_per_treatment=8,
+                             sites_per_well=4, field_shape=(40, 384, 384), cells_per_field=110.0),
+                  seg_preset="quick", seg_epochs=160, epochs=30, scale=1, ssl_epochs=40,
+                  reg_lams=(0.3, 1.0, 3.0, 10.0), ig_lams=(0.3, 1.0, 3.0),
+                  rxrx1=dict(cell_types=("HEPG2", "HUVEC", "RPE", "U2OS"), experiments=2, plates=2, wells=24, sites=2, size=512)),
+}
+TEST_FRAC = 0.5          # share of each treatment's wells held out for testing (at least one well, at least one left to train)
+CAM_LAYER = "_blocks.1"  # the Grad-CAM layer Grad-CAMO is read at (06_gradcamo)
+
+def preset(name: str  # tiny | quick | paper
+          ) -> dict:
+    "The sizes of one run preset (a row of `PRESETS`)."
+    if name not in PRESETS: raise InputError(f"unknown preset {name!r}; choose one of {list(PRESETS)}.")
+    return PRESETS[name]
+
+# %% ../nbs/00_data.ipynb #6ae645e3
+_scratch: list = []
+
+def begin_scratch(name: str = "gradcamo",  # prefix of the folder's name
+                 ) -> Path:
+    "A fresh temporary folder that `tempfile` and subprocesses (TMPDIR) use until `end_scratch`."
+    d = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+    _scratch.append((d, tempfile.tempdir, os.environ.get("TMPDIR")))
+    tempfile.tempdir = os.environ["TMPDIR"] = str(d)
+    return d
+
+def end_scratch():
+    "Remove the folder of the last `begin_scratch` and restore the temporary folder before it."
+    d, before, env = _scratch.pop()
+    tempfile.tempdir = before
+    if env is None: os.environ.pop("TMPDIR", None)
+    else: os.environ["TMPDIR"] = env
+    shutil.rmtree(d, ignore_errors=True)

@@ -7,13 +7,13 @@ from __future__ import annotations
 import json, os, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from .data import InputError, atomic_write_text
+from .data import InputError, atomic_write_text, write_table, PRESETS
 from .crop import CropStore
 from .train import batches, prep, load_checkpoint, load_split, make_model, calibrate_bn
 
 # %% auto #0
 __all__ = ['extract_features', 'profiles', 'features_of', 'spherize', 'aggregate_wells', 'retrieval_map', 'umap_2d',
-           'profile_epochs', 'plot_umaps', 'plot_curves']
+           'profile_suffix', 'write_profiles', 'profile_epochs', 'plot_umaps', 'plot_curves']
 
 # %% ../nbs/05_profile.ipynb #ebcc9c4e
 def _pool(o: torch.Tensor) -> torch.Tensor:
@@ -114,6 +114,16 @@ def umap_2d(x: np.ndarray, seed: int = 0) -> np.ndarray:
         warnings.simplefilter("ignore")
         return umap.UMAP(n_neighbors=min(15, len(x) - 1), min_dist=0.2, random_state=seed, n_jobs=1).fit_transform(x)
 
+def profile_suffix(layer: str = "_avg_pooling", epoch: int | None = None) -> str:
+    "'' for the default profiles (the last checkpoint's `_avg_pooling`); else the layer and epoch, so another setting never overwrites them."
+    return (f"_layer{layer}" if layer != "_avg_pooling" else "") + (f"_epoch{epoch:03d}" if epoch is not None else "")
+
+def write_profiles(work_dir, df: pd.DataFrame, sphered: pd.DataFrame, layer: str = "_avg_pooling", epoch: int | None = None) -> Path:
+    "WORK_DIR/profiles[...].parquet and profiles_sphered[...].parquet, keyed by layer and epoch (`profile_suffix`)."
+    sfx = profile_suffix(layer, epoch)
+    write_table(df, Path(work_dir)/f"profiles{sfx}.parquet"); write_table(sphered, Path(work_dir)/f"profiles_sphered{sfx}.parquet")
+    return Path(work_dir)/f"profiles{sfx}.parquet"
+
 def profile_epochs(work_dir, epochs=None, layer: str = "_avg_pooling", umap: bool = True, seed: int = 0,
                    progress: bool = True) -> tuple[pd.DataFrame, dict]:
     "Per epoch (−1 = untrained): test accuracy, well-level mAP; and the UMAP coordinates of test cells."
@@ -133,11 +143,9 @@ def profile_epochs(work_dir, epochs=None, layer: str = "_avg_pooling", umap: boo
         rows.append(dict(epoch=ep, test_acc=float(acc),
                          map=m, n_test_cells=len(test)))
         if umap: emb[ep] = (umap_2d(test[features_of(test)].to_numpy(), seed), test.Metadata_Treatment.to_numpy())
-        if ep == eps[-1]:
-            for nm, d in (("profiles", df), ("profiles_sphered", sph)):
-                tmp = work/f".{nm}.parquet.part"; d.to_parquet(tmp, index=False); os.replace(tmp, work/f"{nm}.parquet")
+        if ep == eps[-1]: write_profiles(work, df, sph, layer)
     res = pd.DataFrame(rows)
-    atomic_write_text(work/"profile_epochs.csv", res.to_csv(index=False))
+    write_table(res, work/f"profile_epochs{profile_suffix(layer)}.csv")
     return res, emb
 
 # %% ../nbs/05_profile.ipynb #e2f40943

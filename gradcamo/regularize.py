@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, os, shutil, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
-from .data import InputError, atomic_write_text, new_npy
+from .data import InputError, atomic_write_text, new_npy, CAM_LAYER, PRESETS
 from .crop import CropStore
 from .cam import GradCAM3D
 
@@ -24,7 +24,7 @@ def cell_fraction(labels: torch.Tensor,  # (B, Z, Y, X) label crops (1 = the cel
 class CamPenalty:
     "Grad-CAMO as a `train` objective: adds λ·(1 − differentiable Grad-CAMO of the true class at `layer`) to the cross-entropy."
     supervised, balance = True, True
-    def __init__(self, lam: float = 1.0, layer: str = "_blocks.1"):
+    def __init__(self, lam: float = 1.0, layer: str = CAM_LAYER):
         self.lam, self.layer = float(lam), layer
         self.settings = dict(kind="gradcamo_penalty", lam=self.lam, layer=layer)
 
@@ -72,7 +72,7 @@ def mask_crops(work_dir,  # a WORK_DIR with crops/
     if src.resolve() == w.resolve(): raise InputError(f"{dst}: masked crops need another WORK_DIR than their source.")
     if out.exists(): return w                                          # done before (written last, see below)
     store = CropStore(src); (w/"crops").mkdir(parents=True, exist_ok=True)
-    tmp = w/"crops"/".images.npy.part"
+    tmp = w/"crops"/".images.npy.part"          # not `atomic_path`: a memmap filled chunk by chunk, renamed only once complete
     arr = new_npy(tmp, store.images.shape, store.images.dtype)
     for i in tqdm(range(0, len(store), chunk), desc="mask", disable=not progress):
         lab = np.asarray(store.labels[i:i + chunk])

@@ -7,10 +7,10 @@ from __future__ import annotations
 import hashlib, json, os, re, shutil, tempfile, time, warnings
 from contextlib import contextmanager
 from pathlib import Path
+from .data import atomic_write_text, PRESETS
 
 # %% auto #0
-__all__ = ['PRESET_SEEDS', 'PRESET_DISK_GIB', 'resolve_dirs', 'record_results', 'ReproduceError', 'find_nbs_dir',
-           'section_notebooks', 'disk_warning', 'reproduce']
+__all__ = ['resolve_dirs', 'record_results', 'ReproduceError', 'find_nbs_dir', 'section_notebooks', 'disk_warning', 'reproduce']
 
 # %% ../nbs/90_reproduce.ipynb #4a2c0863
 def resolve_dirs(out_dir=None,  # the notebook's `out_dir` parameter
@@ -23,10 +23,6 @@ def resolve_dirs(out_dir=None,  # the notebook's `out_dir` parameter
     for d in (out_dir, fig_dir): Path(d).mkdir(parents=True, exist_ok=True)
     return str(out_dir), str(fig_dir)
 
-def _atomic_write(path: Path, text: str):
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_text(text); os.replace(tmp, path)
-
 def record_results(fig_dir,  # folder holding results.json
                    section: str,  # key of this notebook's numbers
                    values: dict,  # numbers to record (merged into what the section already has)
@@ -35,7 +31,7 @@ def record_results(fig_dir,  # folder holding results.json
     p = Path(fig_dir)/"results.json"
     res = json.loads(p.read_text()) if p.exists() else {}
     res.setdefault(section, {}).update({k: (v.item() if hasattr(v, "item") else v) for k, v in values.items()})
-    _atomic_write(p, json.dumps(res, indent=1, sort_keys=True))
+    atomic_write_text(p, json.dumps(res, indent=1, sort_keys=True))
     return res
 
 # %% ../nbs/90_reproduce.ipynb #999934d9
@@ -61,9 +57,6 @@ def section_notebooks(nbs=None) -> list[Path]:
     return sorted(p for p in find_nbs_dir(nbs).glob("*.ipynb") if _is_section(p))
 
 # %% ../nbs/90_reproduce.ipynb #769da21b
-PRESET_SEEDS = {"tiny": 0, "quick": 0, "paper": 0}
-PRESET_DISK_GIB = {"quick": 7.0}    # `du -sh` of a whole quick run's data: 5.5-5.9 GB; paper not measured
-
 def disk_warning(data_dir, need_gib: float | None) -> str | None:
     "A warning when `data_dir`'s disk has less free space than a run still needs (what is already in `data_dir` counts as written)."
     if not need_gib: return None
@@ -109,8 +102,8 @@ def reproduce(preset: str = "quick",  # data size: tiny | quick | paper
     fig_dir = Path(fig_dir).absolute(); fig_dir.mkdir(parents=True, exist_ok=True)
     todo = [p for p in section_notebooks(nbs_dir) if not only or any(o in p.name for o in only)]
     if not todo: raise ReproduceError(f"no section notebooks to run in {nbs_dir} (only={only}).")
-    if not only and (msg := disk_warning(run_dir/"data", PRESET_DISK_GIB.get(preset))): warnings.warn(msg)
-    params = dict(preset=preset, seed=PRESET_SEEDS.get(preset, 0) if seed is None else seed,
+    if not only and (msg := disk_warning(run_dir/"data", PRESETS[preset].get("disk_gib"))): warnings.warn(msg)
+    params = dict(preset=preset, seed=0 if seed is None else seed,
                   out_dir=str(run_dir/"data"), fig_dir=str(fig_dir), **(extra or {}))
     tempfile.gettempdir()      # this process's own temporary folder (kernel connection files) is fixed now, before TMPDIR changes below
     bar = tqdm(todo, desc=f"reproduce {preset}", unit="notebook", disable=not progress)
@@ -133,7 +126,7 @@ def reproduce(preset: str = "quick",  # data size: tiny | quick | paper
             raise ReproduceError(f"{nb.name} failed ({type(e).__name__}): {msg[-1] if msg else ''}\n"
                                  f"  the partly executed notebook is {out_nb} (its temporary files in {tmp}); fix and rerun with --resume.") from None
         shutil.rmtree(tmp, ignore_errors=True)
-        _atomic_write(done, json.dumps(dict(digest=dg, params=params, seconds=round(time.time() - t0, 1))))
+        atomic_write_text(done, json.dumps(dict(digest=dg, params=params, seconds=round(time.time() - t0, 1))))
     if (run_dir/"tmp").is_dir() and not any((run_dir/"tmp").iterdir()): (run_dir/"tmp").rmdir()
     rj = fig_dir/"results.json"
     return json.loads(rj.read_text()) if rj.exists() else {}

@@ -11,7 +11,7 @@ from pathlib import Path
 from unittest.mock import patch
 import numpy as np, pandas as pd, tifffile
 from skimage.segmentation import relabel_sequential, find_boundaries
-from .data import Plate, InputError, write_stack, read_stack, CHANNELS, atomic_write_text
+from .data import Plate, InputError, write_stack, read_stack, CHANNELS, atomic_write_text, write_table, claim_settings, PRESETS
 
 # %% auto #0
 __all__ = ['SEG_SCALE', 'cache_dir', 'seg_input', 'train_segmenter', 'SegmenterError', 'load_model', 'segment_field', 'segment',
@@ -77,7 +77,7 @@ def _train_slices(table, target, every=2, scale=SEG_SCALE):
 def train_segmenter(target: str = "cell",  # cell | nucleus
                     preset: str = "quick",  # synthetic plate preset to train on
                     seed: int = 1000,  # seed of that plate and of the training
-                    epochs: int = 80,  # training epochs (64 slices each)
+                    epochs: int = PRESETS["quick"]["seg_epochs"],  # training epochs (64 slices each)
                     cache=None,  # cache folder (default: cache_dir())
                     progress: bool = True,
                    ) -> Path:
@@ -126,7 +126,7 @@ def _builtin_file(name: str) -> Path:
 def load_model(model: str = "synthetic",  # synthetic | a cellpose model name (cyto3, nuclei, ...) | a model file path
                target: str = "cell",  # cell | nucleus (which offline segmenter)
                cache=None,  # cache folder for the offline segmenter
-               seg_preset: str = "quick", seg_seed: int = 1000, seg_epochs: int = 80,  # offline segmenter's training
+               seg_preset: str = "quick", seg_seed: int = 1000, seg_epochs: int = PRESETS["quick"]["seg_epochs"],  # offline segmenter's training
                progress: bool = True):
     "A cellpose `CellposeModel` and the cell diameter (px) it expects, never downloading anything."
     from cellpose import models
@@ -177,23 +177,13 @@ def _outside(work: Path, inp: Path):
     if w == i or i in w.parents:
         raise InputError(f"WORK_DIR {work} is inside the input folder {inp}; gradcamo never writes into the input folder. Pick another WORK_DIR.")
 
-def _claim(work: Path, name: str, settings: dict):
-    "Record a stage's settings in WORK_DIR, refusing to mix with a run made with other settings."
-    f = work/f"{name}.json"
-    if f.exists():
-        old = json.loads(f.read_text())
-        if old != json.loads(json.dumps(settings)):
-            diff = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
-            raise InputError(f"{f}: this WORK_DIR was {name}ed with other settings {diff}; use another WORK_DIR or delete it.")
-    else: atomic_write_text(f, json.dumps(settings, indent=1))
-
 def segment(metadata,  # metadata table (or its folder) in the input format
             work_dir,  # where masks/ and segmentation.csv go
             model: str = "synthetic", mode: str = "stitch", target: str = "cell",
             diameter: float | None = None,  # cell diameter in px (default: the model's)
             stitch_threshold: float = 0.25, cyto: str = "AGP", nucleus: str = "DNA", channels=None,
             min_volume: int = 100,  # remove objects smaller than this (voxels): slivers that stitching left alone
-            cache=None, seg_preset: str = "quick", seg_seed: int = 1000, seg_epochs: int = 80,
+            cache=None, seg_preset: str = "quick", seg_seed: int = 1000, seg_epochs: int = PRESETS["quick"]["seg_epochs"],
             progress: bool = True) -> pd.DataFrame:
     "Segment every field of a plate; returns the per-field table (also written to WORK_DIR/segmentation.csv)."
     from tqdm.auto import tqdm
@@ -202,7 +192,7 @@ def segment(metadata,  # metadata table (or its folder) in the input format
     settings = dict(metadata=str(Path(pl.table_path).resolve()), model=model, mode=mode, target=target, diameter=diameter,
                     stitch_threshold=stitch_threshold, cyto=cyto, nucleus=nucleus, channels=list(pl.channels), min_volume=min_volume,
                     seg_preset=seg_preset, seg_seed=seg_seed, seg_epochs=seg_epochs)
-    _claim(work, "segment", settings)
+    claim_settings(work/"segment.json", settings, "use another WORK_DIR, or delete it to start over")
     net = None
     vz, vy, _ = pl.voxel_size_um
     for i in tqdm(range(len(pl)), desc="segment", unit="field", disable=not progress):
@@ -230,7 +220,7 @@ def segment(metadata,  # metadata table (or its folder) in the input format
         rows.append(dict({k: m[k] for k in ("Metadata_Plate", "Metadata_Well", "Metadata_Site", "Metadata_Treatment")},
                          Metadata_Key=r["key"], n_cells=r["n_cells"], seconds=r["seconds"], mask_path=f"masks/{r['key']}.tif"))
     tab = pd.DataFrame(rows)
-    tmp = work/".segmentation.csv.part"; tab.to_csv(tmp, index=False); os.replace(tmp, work/"segmentation.csv")
+    write_table(tab, work/"segmentation.csv")
     return tab
 
 # %% ../nbs/02_segment.ipynb #a36bb894

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json, os, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
-from .data import InputError, atomic_write_text
-from .train import augment, PRESET_TRAIN
+from .data import InputError, atomic_write_text, CAM_LAYER, PRESETS
+from .train import augment
 from .profile import profiles, spherize, aggregate_wells, retrieval_map, features_of
 from .cam import score_cells
 
@@ -64,7 +64,7 @@ def linear_probe(df: pd.DataFrame,  # profiles with Metadata_Split and Metadata_
     return float((clf.predict(df.loc[~tr, f].to_numpy()) == df.Metadata_Treatment[~tr]).mean())
 
 # %% ../nbs/08_ssl.ipynb #76cf0e8f
-def model_row(work_dir, layer: str = "_blocks.1", seed: int = 0) -> dict:
+def model_row(work_dir, layer: str = CAM_LAYER, seed: int = 0) -> dict:
     "Linear probe, own accuracy (supervised), test-well mAP, and Grad-CAMO of test cells for WORK_DIR's last checkpoint."
     work = Path(work_dir)
     df = profiles(work)

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from scipy import ndimage as ndi
 from skimage.segmentation import find_boundaries, relabel_sequential
-from .data import CHANNELS, write_stack, field_key, InputError, atomic_write_text
+from .data import CHANNELS, write_stack, field_key, InputError, atomic_write_text, write_table, claim_settings, preset as run_preset
 
 # %% auto #0
-__all__ = ['COMPOUND_PROFILES', 'PRESETS', 'CHANNEL_GAIN', 'SynthConfig', 'make_config', 'well_names', 'treatments_table',
-           'plate_layout', 'synth_field', 'compartment_signal', 'synth_plate', 'plot_fields']
+__all__ = ['COMPOUND_PROFILES', 'LOOK', 'CHANNEL_GAIN', 'SynthConfig', 'make_config', 'well_names', 'treatments_table',
+           'plate_layout', 'smooth_noise', 'Look', 'synth_field', 'compartment_signal', 'synth_plate', 'plot_fields']
 
 # %% ../nbs/01_synth.ipynb #747a4e67
 # How each compound moves each per-cell parameter at full dose (before `effect` scaling). Stavudine is a nucleoside
@@ -50,19 +50,10 @@ class SynthConfig:
     offset: float = 100.0                     # camera offset (counts)
     channels: tuple = CHANNELS
 
-PRESETS = {
-    "tiny":  dict(),
-    "quick": dict(compounds={"Stavudine": [10.0, 100.0]}, wells_per_treatment=4, sites_per_well=2,
-                  field_shape=(32, 192, 192), cells_per_field=30.0, effect=3.0),
-    "paper": dict(compounds={"Stavudine": [10.0, 30.0, 100.0], "Tunicamycin": [0.3, 1.0, 3.0]}, wells_per_treatment=8,
-                  sites_per_well=4, field_shape=(40, 384, 384), cells_per_field=110.0),
-}
-
 def make_config(preset: str = "tiny",  # tiny | quick | paper
                 **overrides) -> SynthConfig:
     "A `SynthConfig` from a preset, with any field overridden."
-    if preset not in PRESETS: raise InputError(f"unknown preset {preset!r}; choose one of {list(PRESETS)}.")
-    cfg = replace(SynthConfig(), preset=preset, **PRESETS[preset])
+    cfg = replace(SynthConfig(), preset=preset, **run_preset(preset)["plate"])   # the plate of that row of `gradcamo.data.PRESETS`
     cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
     if not 0 <= cfg.confound <= 1: raise InputError(f"confound must be in [0, 1], got {cfg.confound}.")
     if cfg.confound_map not in ("aligned", "shuffled"): raise InputError(f"confound_map must be 'aligned' or 'shuffled', got {cfg.confound_map!r}.")
@@ -181,8 +172,11 @@ def _rasterize(cells: pd.DataFrame, cfg: SynthConfig):
     return lab, nuc, best, dnuc
 
 # %% ../nbs/01_synth.ipynb #1f584706
-def _noise(rng, shape, sigma):
-    f = ndi.gaussian_filter(rng.standard_normal(shape, dtype=np.float32), sigma)
+def smooth_noise(rng, shape, sigma,  # Gaussian blur of white noise, in voxels (per axis)
+                 draw=np.float32,  # dtype of the normal draws (07_channels' 2D fields draw float64: their numbers stay as they were)
+                ) -> np.ndarray:
+    "Smooth random texture with unit standard deviation (float32)."
+    f = ndi.gaussian_filter(rng.standard_normal(shape, dtype=draw).astype(np.float32), sigma)
     return f/(f.std() + 1e-8)
 
 def _points(rng, mask_idx, n, shape):
@@ -206,21 +200,43 @@ def _border_labels(lab) -> np.ndarray:
     faces = [lab[0], lab[-1], lab[:, 0], lab[:, -1], lab[:, :, 0], lab[:, :, -1]]
     return np.unique(np.concatenate([f.ravel() for f in faces]))
 
-def _render(rng, cells: pd.DataFrame, lab, nuc, dcell, dnuc, cfg: SynthConfig, bg_level: float, n_debris: int):
+@dataclass(frozen=True)
+class Look:
+    "The look of each compartment in `_render`, in relative fluorescence (1 = a membrane voxel), chosen by eye against Cell Painting images: textures and contrasts, not biology (the treatment effects act through `_draw_cells`' per-cell parameters). Sigmas in voxels (z, y, x); distances in units of the cell's or nucleus' radius."
+    chromatin_sigma: float = 1.5                  # DNA: chromatin texture
+    dna_base: float = 0.75; dna_texture: float = 0.2
+    dna_rim: float = 0.35; rim_start: float = 0.7; rim_width: float = 0.3   # brighter nuclear rim from 0.7 to 1.0 of the radius
+    er_sigma: tuple = (0.7, 1.2, 1.2)             # ER: reticular network, perinuclear, fading with distance from the nucleus
+    er_sharpness: float = 2.0; er_decay: float = 0.8; er_base: float = 0.35; er_network: float = 0.65
+    rna_sigma: float = 2.5                        # RNA: cytoplasmic texture
+    nucleolus_zone: float = 0.65                  # nucleoli sit within this share of the nuclear radius
+    mito_per_voxel: float = 0.035                 # mitochondria seeded per cytoplasm voxel (times the cell's density)
+    mito_fragment: float = 1.6                    # weight of a fragmented (point) mitochondrion
+    mito_length: tuple = (3, 8); mito_tilt: float = 0.25; mito_tubule: float = 0.8   # tubules: length (voxels), z slope sd, weight per voxel
+    golgi_zone: float = 1.5                       # Golgi seeded within 1.5 nuclear radii
+    mito_blur: tuple = (0.6, 0.9, 0.9); mito_gain: float = 5.0
+    nucleolus_blur: tuple = (0.8, 1.6, 1.6); nucleolus_peak: float = 2.5
+    golgi_blur: tuple = (1.0, 2.0, 2.0); golgi_peak: float = 1.2
+    rna_nucleus: float = 0.25; rna_cyto: float = 0.45; rna_base: float = 0.8; rna_texture: float = 0.2
+    membrane: float = 1.0; cortex: float = 0.3; cortex_start: float = 0.7; cortex_width: float = 0.3; agp_cyto: float = 0.08
+    er_rna_bleed: float = 0.15                    # SYTO14 bleeds into the ER channel
+    debris_blur: tuple = (1.0, 1.2, 1.2); debris_peak: float = 1.5
+    debris_colour: tuple = (0.5, 0.8, 0.4, 1.0, 0.6)   # debris brightness per channel (DNA, ER, RNA, AGP, Mito)
+
+LOOK = Look()
+
+def _render(rng, cells: pd.DataFrame, lab, nuc, dcell, dnuc, cfg: SynthConfig, bg_level: float, n_debris: int, L: Look = LOOK):
     "Noise-free (C, Z, Y, X) fluorescence of one field, before optics."
     shape = lab.shape
-    Z = shape[0]
     incell, innuc = lab > 0, nuc > 0
     cyto = incell & ~innuc
     P = lambda col, dflt=0.0: np.concatenate([[dflt], cells[col].to_numpy(np.float32)])[lab]
-    chrom, ret_f, tex = _noise(rng, shape, 1.5), _noise(rng, shape, (0.7, 1.2, 1.2)), _noise(rng, shape, 2.5)
-    # DNA: chromatin texture, brighter nuclear rim
-    dna = innuc*P("dna_gain")*(0.75 + 0.2*np.tanh(chrom))*(1 + 0.35*np.clip((dnuc - 0.7)/0.3, 0, 1))
-    # ER: reticular network, perinuclear, fading with distance from the nucleus
-    reticular = np.exp(-2.0*ret_f**2)
-    er = cyto*P("er_gain")*np.exp(-np.clip(dnuc - 1, 0, None)/0.8)*(0.35 + 0.65*reticular)
+    chrom, ret_f, tex = smooth_noise(rng, shape, L.chromatin_sigma), smooth_noise(rng, shape, L.er_sigma), smooth_noise(rng, shape, L.rna_sigma)
+    dna = innuc*P("dna_gain")*(L.dna_base + L.dna_texture*np.tanh(chrom))*(1 + L.dna_rim*np.clip((dnuc - L.rim_start)/L.rim_width, 0, 1))
+    reticular = np.exp(-L.er_sharpness*ret_f**2)
+    er = cyto*P("er_gain")*np.exp(-np.clip(dnuc - 1, 0, None)/L.er_decay)*(L.er_base + L.er_network*reticular)
     # per-cell point sets: mitochondria, nucleoli, Golgi
-    cyto_idx, nuc_idx = np.flatnonzero(cyto), np.flatnonzero(innuc & (dnuc < 0.65))
+    cyto_idx, nuc_idx = np.flatnonzero(cyto), np.flatnonzero(innuc & (dnuc < L.nucleolus_zone))
     lc, ln = lab.ravel()[cyto_idx], lab.ravel()[nuc_idx]
     oc, on = np.argsort(lc, kind="stable"), np.argsort(ln, kind="stable")
     cyto_idx, lc, nuc_idx, ln = cyto_idx[oc], lc[oc], nuc_idx[on], ln[on]
@@ -229,39 +245,38 @@ def _render(rng, cells: pd.DataFrame, lab, nuc, dcell, dnuc, cfg: SynthConfig, b
     for i, c in enumerate(cells.itertuples(), start=1):
         ci = cyto_idx[np.searchsorted(lc, i):np.searchsorted(lc, i, "right")]
         ni = nuc_idx[np.searchsorted(ln, i):np.searchsorted(ln, i, "right")]
-        n_m = rng.poisson(0.035*len(ci)*c.mito_density)
+        n_m = rng.poisson(L.mito_per_voxel*len(ci)*c.mito_density)
         starts = _points(rng, ci, n_m, shape)
         if len(starts):
             frag = rng.random(len(starts)) < c.mito_frag
             z0, y0, x0 = np.unravel_index(starts, shape)
             for j in range(len(starts)):
-                if frag[j]: mito_i.append([starts[j]]); mito_w.append([1.6]); continue
-                L, a, b = rng.integers(3, 8), rng.uniform(0, 2*np.pi), rng.normal(0, 0.25)
-                t = np.arange(L)
+                if frag[j]: mito_i.append([starts[j]]); mito_w.append([L.mito_fragment]); continue
+                n_vox, a, b = rng.integers(*L.mito_length), rng.uniform(0, 2*np.pi), rng.normal(0, L.mito_tilt)
+                t = np.arange(n_vox)
                 zz = np.clip(np.round(z0[j] + t*b), 0, shape[0] - 1).astype(int)
                 yy = np.clip(np.round(y0[j] + t*np.sin(a)), 0, shape[1] - 1).astype(int)
                 xx = np.clip(np.round(x0[j] + t*np.cos(a)), 0, shape[2] - 1).astype(int)
-                mito_i.append(zz*YX + yy*shape[2] + xx); mito_w.append(np.full(L, 0.8))
+                mito_i.append(zz*YX + yy*shape[2] + xx); mito_w.append(np.full(n_vox, L.mito_tubule))
         nucl_i.append(_points(rng, ni, int(c.n_nucleoli), shape))
-        near = ci[dnuc.ravel()[ci] < 1.5]
+        near = ci[dnuc.ravel()[ci] < L.golgi_zone]
         golgi_i.append(_points(rng, near, 1, shape))
     cat = lambda l: np.concatenate(l) if l else np.zeros(0, np.int64)
-    mito = _splat(shape, cat(mito_i).astype(np.int64), cat(mito_w).astype(np.float32), (0.6, 0.9, 0.9))*incell*5.0
-    nucleoli = _splat(shape, cat(nucl_i).astype(np.int64), np.float32(1), (0.8, 1.6, 1.6))*innuc
-    nucleoli *= 2.5/(nucleoli.max() + 1e-8)
-    golgi = _splat(shape, cat(golgi_i).astype(np.int64), np.float32(1), (1.0, 2.0, 2.0))*cyto
-    golgi *= 1.2/(golgi.max() + 1e-8)
-    rna = nucleoli + innuc*0.25 + cyto*P("rna_cyto")*0.45*(0.8 + 0.2*np.tanh(tex))
+    mito = _splat(shape, cat(mito_i).astype(np.int64), cat(mito_w).astype(np.float32), L.mito_blur)*incell*L.mito_gain
+    nucleoli = _splat(shape, cat(nucl_i).astype(np.int64), np.float32(1), L.nucleolus_blur)*innuc
+    nucleoli *= L.nucleolus_peak/(nucleoli.max() + 1e-8)
+    golgi = _splat(shape, cat(golgi_i).astype(np.int64), np.float32(1), L.golgi_blur)*cyto
+    golgi *= L.golgi_peak/(golgi.max() + 1e-8)
+    rna = nucleoli + innuc*L.rna_nucleus + cyto*P("rna_cyto")*L.rna_cyto*(L.rna_base + L.rna_texture*np.tanh(tex))
     # AGP: plasma membrane (cell boundaries, touching cells included), cortical actin, Golgi
     memb = find_boundaries(lab, mode="inner")
-    agp = memb*1.0 + cyto*0.3*np.clip((dcell - 0.7)/0.3, 0, 1) + cyto*0.08 + golgi
+    agp = memb*L.membrane + cyto*L.cortex*np.clip((dcell - L.cortex_start)/L.cortex_width, 0, 1) + cyto*L.agp_cyto + golgi
     bright = P("brightness", 1.0)
-    stack = np.stack([dna, er + 0.15*rna, rna, agp, mito])*bright  # SYTO14 bleeds into the ER channel
-    # debris: bright specks outside cells (the background confounder)
-    if n_debris > 0:
+    stack = np.stack([dna, er + L.er_rna_bleed*rna, rna, agp, mito])*bright
+    if n_debris > 0:   # debris: bright specks outside cells (the background confounder)
         bg_idx = np.flatnonzero(~incell)
-        deb = _splat(shape, _points(rng, bg_idx, n_debris, shape), np.float32(1), (1.0, 1.2, 1.2))*(1.5/_blob_peak((1.0, 1.2, 1.2)))
-        stack += deb[None]*np.array([0.5, 0.8, 0.4, 1.0, 0.6], np.float32)[:, None, None, None]
+        deb = _splat(shape, _points(rng, bg_idx, n_debris, shape), np.float32(1), L.debris_blur)*(L.debris_peak/_blob_peak(L.debris_blur))
+        stack += deb[None]*np.array(L.debris_colour, np.float32)[:, None, None, None]
     return stack, memb
 
 # %% ../nbs/01_synth.ipynb #85ce8590
@@ -276,7 +291,7 @@ def _optics_camera(rng, stack, cfg: SynthConfig, bg_level: float):
     yy, xx = np.mgrid[0:Y, 0:X].astype(np.float32)
     cy, cx = rng.uniform(0.35, 0.65)*Y, rng.uniform(0.35, 0.65)*X
     vign = 1 - 0.3*(((yy - cy)/Y)**2 + ((xx - cx)/X)**2)*2
-    bgtex = 1 + 0.15*np.tanh(_noise(rng, (Z, Y, X), (2, 8, 8)))
+    bgtex = 1 + 0.15*np.tanh(smooth_noise(rng, (Z, Y, X), (2, 8, 8)))
     out = np.empty((Z, C, Y, X), np.uint16)
     for c in range(C):
         v = ndi.gaussian_filter(stack[c], (1.0, 0.7, 0.7))
@@ -344,12 +359,6 @@ def compartment_signal(img, lab, nuc) -> pd.DataFrame:
     return pd.DataFrame(rows, index=pd.RangeIndex(1, n + 1, name="cell_id"))
 
 # %% ../nbs/01_synth.ipynb #d16e3cfd
-def _cfg_json(cfg: SynthConfig) -> str: return json.dumps(asdict(cfg), indent=1, sort_keys=True, default=list)
-
-def _write_parquet(df: pd.DataFrame, path: Path):
-    tmp = path.with_name(f".{path.name}.part")
-    df.to_parquet(tmp, index=False); os.replace(tmp, path)
-
 def _make_one(cfg, row, i, out):
     tpath = out/"truth"/"cells"/f"{row.key}.parquet"
     if not tpath.exists():
@@ -360,7 +369,7 @@ def _make_one(cfg, row, i, out):
         (out/"truth"/"fields").mkdir(parents=True, exist_ok=True)
         atomic_write_text(out/"truth"/"fields"/f"{row.key}.json", json.dumps(info, default=float))
         tpath.parent.mkdir(parents=True, exist_ok=True)
-        _write_parquet(truth, tpath)                    # written last: marks the field done
+        write_table(truth, tpath)                       # written last: marks the field done
     return row.key
 
 def synth_plate(out_dir: str | Path,  # output folder (created)
@@ -373,25 +382,22 @@ def synth_plate(out_dir: str | Path,  # output folder (created)
     from tqdm.auto import tqdm
     cfg = cfg or make_config("tiny")
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    cj = _cfg_json(cfg)
     prev = out/"synth.json"
-    if prev.exists() and prev.read_text() != cj:
-        raise InputError(f"{out}: holds a plate made with other settings ({prev}). Use an empty folder, or delete it first.")
-    if not prev.exists() and any(p.name != "synth.json" for p in out.iterdir()):
+    if not prev.exists() and any(out.iterdir()):
         raise InputError(f"{out}: folder is not empty and holds no synthetic plate; refusing to write into it.")
-    atomic_write_text(prev, cj)
+    claim_settings(prev, asdict(cfg), "use an empty folder for another plate, or delete this one first")
     lay = plate_layout(cfg)
     jobs = (delayed(_make_one)(cfg, r, i, out) for i, r in enumerate(lay.itertuples()))
     it = Parallel(n_jobs=n_jobs, return_as="generator")(jobs) if n_jobs != 1 else (j[0](*j[1], **j[2]) for j in jobs)
     for _ in tqdm(it, total=len(lay), desc=f"synth {cfg.preset}", disable=not progress): pass
     truth = pd.concat([pd.read_parquet(out/"truth"/"cells"/f"{k}.parquet") for k in lay.key], ignore_index=True)
     fields = pd.DataFrame([json.loads((out/"truth"/"fields"/f"{k}.json").read_text()) for k in lay.key])
-    _write_parquet(truth, out/"truth"/"cells.parquet")
-    _write_parquet(fields, out/"truth"/"fields.parquet")
+    write_table(truth, out/"truth"/"cells.parquet")
+    write_table(fields, out/"truth"/"fields.parquet")
     atomic_write_text(out/"dataset.json", json.dumps(dict(channels=list(cfg.channels), voxel_size_um=list(cfg.voxel_um),
                                                     source="gradcamo synthetic plate"), indent=1))
     meta = lay.drop(columns=["key", "cue"])
-    tmp = out/".metadata.csv.part"; meta.to_csv(tmp, index=False); os.replace(tmp, out/"metadata.csv")
+    write_table(meta, out/"metadata.csv")
     return out/"metadata.csv"
 
 # %% ../nbs/01_synth.ipynb #dba964a7

@@ -8,12 +8,12 @@ import json, math, os, time, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
-from .data import InputError, atomic_write_text
+from .data import InputError, atomic_write_text, atomic_path, write_table, claim_settings, TEST_FRAC, PRESETS
 from .crop import CropStore
 
 # %% auto #0
-__all__ = ['PRESET_TRAIN', 'split_wells', 'augment', 'epoch_indices', 'batches', 'make_model', 'prep', 'device_of', 'drop_single',
-           'calibrate_bn', 'load_split', 'linked_work', 'run_epoch', 'train', 'load_checkpoint']
+__all__ = ['split_wells', 'augment', 'epoch_indices', 'batches', 'make_model', 'prep', 'device_of', 'drop_single', 'calibrate_bn',
+           'make_split', 'load_split', 'linked_work', 'run_epoch', 'train', 'load_checkpoint']
 
 # %% ../nbs/04_train.ipynb #7bf72425
 def split_wells(cells: pd.DataFrame,  # one row per cell with Metadata_Plate, Metadata_Well, Metadata_Treatment
@@ -53,7 +53,7 @@ def augment(x: torch.Tensor, lab: torch.Tensor | None, g: torch.Generator):
 
 def epoch_indices(labels: np.ndarray, epoch: int, seed: int, balance: bool = True) -> np.ndarray:
     "The training order of one epoch: class-balanced draws (or a permutation), seeded by (seed, epoch)."
-    rng = np.random.default_rng([seed, 11, epoch])
+    rng = np.random.default_rng([seed, 11, epoch])     # numpy seed sequences tagged by use: 11 the epoch order, 13 the BatchNorm draw
     if not balance: return rng.permutation(len(labels))
     counts = np.bincount(labels)
     p = 1.0/counts[labels]; p /= p.sum()
@@ -87,8 +87,6 @@ def prep(x: torch.Tensor, scale: int = 1) -> torch.Tensor:
     x = x.float()
     return F.avg_pool3d(x, (1, scale, scale)) if scale > 1 else x
 
-PRESET_TRAIN = {"tiny": dict(epochs=2, scale=2), "quick": dict(epochs=6, scale=2), "paper": dict(epochs=30, scale=1)}
-"Training size per data preset: tiny exercises the code, quick trains on 2 CPU cores in minutes (crops pooled 2x in xy), paper is GPU-sized."
 
 def device_of(device: str = "auto") -> torch.device:
     if device == "auto": return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -116,20 +114,27 @@ def calibrate_bn(model, store: CropStore, idx: np.ndarray, batch_size: int = 16,
     return model.eval()
 
 # %% ../nbs/04_train.ipynb #29e8a5d2
-def _atomic_save(obj, path: Path):
-    tmp = path.with_name(f".{path.name}.part"); torch.save(obj, tmp); os.replace(tmp, path)
+def make_split(work_dir,  # a WORK_DIR with crops/
+               seed: int = 0, test_frac: float = TEST_FRAC) -> Path:
+    "WORK_DIR/split.csv, the well split of the model trained here: made once (by `train`), then read by every later step."
+    f = Path(work_dir)/"split.csv"
+    if not f.exists(): write_table(split_wells(CropStore(work_dir).table, test_frac, seed), f)
+    return f
 
-def load_split(work_dir, seed: int = 0, test_frac: float = 0.34) -> pd.DataFrame:
-    "The saved well split (created on first use); crops table joined with Metadata_Split."
+def load_split(work_dir,  # the WORK_DIR whose crops are wanted
+               split_from=None,  # the WORK_DIR of the model whose split applies (default: `work_dir`)
+              ) -> pd.DataFrame:
+    """The crops table of `work_dir` with `Metadata_Split` from the model's split: 'train'/'test' for the wells the model
+    was split on, 'unseen' for wells of another plate it never saw. Reading never makes a split."""
     work = Path(work_dir); store = CropStore(work)
-    f = work/"split.csv"
-    if not f.exists():
-        sp = split_wells(store.table, test_frac, seed)
-        tmp = work/".split.csv.part"; sp.to_csv(tmp, index=False); os.replace(tmp, f)
+    f = Path(split_from or work)/"split.csv"
+    if not f.exists(): raise InputError(f"{f}: no well split here; `gradcamo train` makes it with the model (scoring another plate: pass the model's WORK_DIR).")
     sp = pd.read_csv(f, dtype={"Metadata_Plate": str, "Metadata_Well": str, "Metadata_Treatment": str})
     t = store.table.astype({"Metadata_Plate": str, "Metadata_Well": str}).merge(
         sp[["Metadata_Plate", "Metadata_Well", "Metadata_Split"]], on=["Metadata_Plate", "Metadata_Well"], how="left")
-    if t.Metadata_Split.isna().any(): raise InputError(f"{f}: {int(t.Metadata_Split.isna().sum())} crops are in wells the split does not know; delete {f} to split again.")
+    if split_from is None and t.Metadata_Split.isna().any():
+        raise InputError(f"{f}: {int(t.Metadata_Split.isna().sum())} crops are in wells the split does not know; delete {f} to split again.")
+    t["Metadata_Split"] = t.Metadata_Split.fillna("unseen")
     return t
 
 def linked_work(work_dir,  # a WORK_DIR with crops/ (and maybe split.csv)
@@ -140,8 +145,7 @@ def linked_work(work_dir,  # a WORK_DIR with crops/ (and maybe split.csv)
     src, w = Path(work_dir), Path(dst); (w/"crops").mkdir(parents=True, exist_ok=True)
     for f in ("images.npy", "labels.npy", "normalization.json"):
         if (src/"crops"/f).exists() and not (w/"crops"/f).exists(): (w/"crops"/f).symlink_to((src/"crops"/f).resolve())
-    tab = table if table is not None else CropStore(src).table
-    tmp = w/"crops"/".crops.parquet.part"; tab.to_parquet(tmp, index=False); os.replace(tmp, w/"crops"/"crops.parquet")
+    write_table(table if table is not None else CropStore(src).table, w/"crops"/"crops.parquet")
     if (src/"split.csv").exists() and not (w/"split.csv").exists(): atomic_write_text(w/"split.csv", (src/"split.csv").read_text())
     return w
 
@@ -168,10 +172,24 @@ def run_epoch(model, store, idx, y, opt=None, sched=None, batch_size=16, scale=1
             if sup: correct += int((out.argmax(1) == t).sum())
     return loss_sum/max(tot, 1), (correct/max(tot, 1) if sup else float("nan")), time.perf_counter() - t0
 
+def _epoch_seed(seed: int, epoch: int) -> int:
+    "The torch seed of one epoch (dropout, drop-connect, augmentation): distinct for every (seed, epoch) with epoch < 100003 (a prime)."
+    return seed*100003 + epoch
+
+def _training_data(work: Path, seed: int, test_frac: float):
+    "Classes, class index per crop, training and test crop indices, from WORK_DIR's well split (made on first use)."
+    make_split(work, seed, test_frac)
+    t = load_split(work)
+    classes = sorted(t.Metadata_Treatment.unique())
+    missing = set(classes) - set(t[t.Metadata_Split == "train"].Metadata_Treatment)
+    if missing: raise InputError(f"treatment(s) {sorted(missing)} have no cells in the training wells; they cannot be learned. Check {work/'split.csv'}.")
+    y = t.Metadata_Treatment.map({c: i for i, c in enumerate(classes)}).to_numpy()
+    return classes, y, np.flatnonzero(t.Metadata_Split == "train"), np.flatnonzero(t.Metadata_Split == "test")
+
 def train(work_dir,  # WORK_DIR with crops/ (from `gradcamo crop`)
           epochs: int = 8, batch_size: int = 16, lr: float = 1e-3, weight_decay: float = 1e-4,
           variant: str = "efficientnet-b0", scale: int = 1,  # xy average-pooling of crops before the network
-          seed: int = 0, test_frac: float = 0.34, device: str = "auto", resume: bool = False,
+          seed: int = 0, test_frac: float = TEST_FRAC, device: str = "auto", resume: bool = False,
           stop_after: int | None = None,  # stop after this epoch (to simulate an interruption in tests)
           objective=None,  # another training objective (has `settings`; optional `supervised`, `n_out`, `balance`): see below
           progress: bool = True) -> pd.DataFrame:
@@ -184,22 +202,13 @@ def train(work_dir,  # WORK_DIR with crops/ (from `gradcamo crop`)
     from tqdm.auto import tqdm
     work = Path(work_dir); tdir = work/"train"; tdir.mkdir(parents=True, exist_ok=True)
     store = CropStore(work)
-    t = load_split(work, seed, test_frac)
-    classes = sorted(t.Metadata_Treatment.unique())
-    missing = set(classes) - set(t[t.Metadata_Split == "train"].Metadata_Treatment)
-    if missing: raise InputError(f"treatment(s) {sorted(missing)} have no cells in the training wells; they cannot be learned. Check {work/'split.csv'}.")
-    y = t.Metadata_Treatment.map({c: i for i, c in enumerate(classes)}).to_numpy()
-    tr_idx, te_idx = np.flatnonzero(t.Metadata_Split == "train"), np.flatnonzero(t.Metadata_Split == "test")
+    classes, y, tr_idx, te_idx = _training_data(work, seed, test_frac)
     settings = dict(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, variant=variant, scale=scale, seed=seed,
                     test_frac=test_frac, classes=classes, n_train=len(tr_idx), n_test=len(te_idx), crop=list(store.images.shape[2:]))
     if objective is not None: settings["objective"] = objective.settings
-    cf = tdir/"settings.json"
-    if cf.exists() and json.loads(cf.read_text()) != json.loads(json.dumps(settings)):
-        if not resume: raise InputError(f"{cf}: a training with other settings is here; use another WORK_DIR, or delete {tdir}.")
-        raise InputError(f"--resume: {cf} was written with other settings; resume with the same ones.")
     ckpts = sorted(tdir.glob("ckpt_*.pt"))
     if ckpts and not resume: raise InputError(f"{tdir} already holds checkpoints; pass --resume to continue, or delete {tdir} to start over.")
-    atomic_write_text(cf, json.dumps(settings, indent=1))
+    settings = claim_settings(tdir/"settings.json", settings, f"--resume continues only with the same settings; use another WORK_DIR, or delete {tdir}")
     dev = device_of(device); amp = dev.type == "cuda"
     sup, balance = getattr(objective, "supervised", True), getattr(objective, "balance", True)
     torch.manual_seed(seed)
@@ -214,16 +223,17 @@ def train(work_dir,  # WORK_DIR with crops/ (from `gradcamo crop`)
         hist, start = ck["history"], ck["epoch"] + 1
     bar = tqdm(range(start, epochs), desc="train", unit="epoch", disable=not progress, initial=start, total=epochs)
     for ep in bar:
-        torch.manual_seed(seed*100003 + ep)                      # dropout / drop-connect of this epoch
-        gen = torch.Generator().manual_seed(seed*100003 + ep)    # augmentation of this epoch
+        torch.manual_seed(_epoch_seed(seed, ep))                      # dropout / drop-connect of this epoch
+        gen = torch.Generator().manual_seed(_epoch_seed(seed, ep))    # augmentation of this epoch
         order = drop_single(tr_idx[epoch_indices(y[tr_idx], ep, seed, balance)], batch_size)
         l_tr, a_tr, s_tr = run_epoch(model, store, order, y, opt, sched, batch_size, scale, dev, gen, amp, objective)
         calibrate_bn(model, store, tr_idx, batch_size, scale, dev, seed=seed)
         l_te, a_te, _ = run_epoch(model, store, te_idx, y, None, None, batch_size, scale, dev, None, amp, objective)
         hist.append(dict(epoch=ep, train_loss=l_tr, train_acc=a_tr, test_loss=l_te, test_acc=a_te, seconds=s_tr, crops_per_s=len(order)/s_tr))
-        _atomic_save(dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=ep,
-                          history=hist, classes=classes if sup else [], settings=settings), tdir/f"ckpt_{ep:03d}.pt")
-        atomic_write_text(tdir/"history.csv", pd.DataFrame(hist).to_csv(index=False))
+        with atomic_path(tdir/f"ckpt_{ep:03d}.pt") as tmp:
+            torch.save(dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=ep,
+                            history=hist, classes=classes if sup else [], settings=settings), tmp)
+        write_table(pd.DataFrame(hist), tdir/"history.csv")
         bar.set_postfix(loss=f"{l_tr:.3f}", test_acc=f"{a_te:.2f}")
         if stop_after is not None and ep >= stop_after: break
     return pd.DataFrame(hist)
