@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #1cc65109
 from __future__ import annotations
-import errno, json, os, re, shutil, tempfile, threading
+import errno, getpass, json, os, re, shutil, tempfile, threading
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd, tifffile
@@ -296,6 +296,9 @@ _scratch: list = []
 def begin_scratch(name: str = "gradcamo",  # prefix of the folder's name
                  ) -> Path:
     "A fresh temporary folder that `tempfile` and subprocesses (TMPDIR) use until `end_scratch`."
+    # torch keeps its compile cache in the temporary folder and creates it lazily, even after the notebook ended (an empty
+    # `torchinductor_<user>` was left in removed scratch folders under nbdev-test): pin it where torch would put it anyway
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(Path(tempfile.gettempdir())/f"torchinductor_{getpass.getuser()}"))
     d = Path(tempfile.mkdtemp(prefix=f"{name}-"))
     _scratch.append((d, tempfile.tempdir, os.environ.get("TMPDIR")))
     tempfile.tempdir = os.environ["TMPDIR"] = str(d)
