@@ -48,7 +48,7 @@ def captum():
 def monai():
     from monai.visualize import GradCAM as MonaiGradCAM
     cam = MonaiGradCAM(model, target_layers=a.layer)
-    maps = torch.cat([cam.compute_map(x[i:i + 1], class_idx=int(tgt[i]))[:, 0] for i in range(len(x))])
+    maps = torch.cat([cam.compute_map(x[i:i + 1], class_idx=int(tgt[i]))[:, 0] for i in range(len(x))]).detach()
     return gradcamo_scores(upsample(maps, crop.shape[2:]), lab)
 def forward():
     with torch.no_grad(): model(x)
