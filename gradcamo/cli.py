@@ -8,7 +8,7 @@ import argparse, json, sys, time
 from pathlib import Path
 from .data import InputError, Plate, PRESETS, TEST_FRAC, CAM_LAYER, preset, write_table
 from . import synth as _synth
-from .reproduce import reproduce, ReproduceError
+from .reproduce import reproduce, report, ReproduceError
 from . import segment as _seg, crop as _crop, train as _train, profile as _prof, cam as _cam, channels as _ch
 from . import selfsup as _ssl, regularize as _reg
 
@@ -128,6 +128,10 @@ def _cmd_channels(a):
     write_table(summ, out/"pairs_summary.parquet")
     print("mean foreground Pearson r:"); print(_ch.corr_matrix(summ, chans).round(2).to_string())
 
+def _cmd_report(a):
+    changed = report(a.root, a.results)
+    print(f"README.md results block {'rewritten' if changed else 'already up to date'} from {a.results or 'figures/results.json'}")
+
 def _cmd_reproduce(a):
     res = reproduce(a.preset, run_dir=a.run_dir, fig_dir=a.fig_dir, nbs=a.nbs, resume=a.resume, only=a.only, seed=a.seed,
                     progress=not a.quiet)
@@ -234,6 +238,10 @@ def _p_channels(q):
     q.add_argument("--max-sites", type=int, default=None); q.add_argument("--jobs", type=int, default=2)
     q.add_argument("--skip-bad", action="store_true", help="skip (and count) sites with missing/unreadable images instead of stopping")
 
+def _p_report(q):
+    q.add_argument("--root", default=None, help="the project folder (default: the one holding nbs/)")
+    q.add_argument("--results", default=None, help="results.json to render (default ROOT/figures/results.json)")
+
 def _p_reproduce(q):
     _o_preset(q); q.add_argument("--seed", type=int, default=None)
     q.add_argument("--run-dir", default=None, help="executed notebooks and data (default runs/<preset>)")
@@ -255,6 +263,7 @@ COMMANDS = [   # (name, what it does, its options, what it runs)
     ("synth-rxrx1", "write a synthetic dataset in RxRx1's layout (2D, six channels, 8-bit PNG)", _p_synth_rxrx1, _cmd_synth_rxrx1),
     ("channels", "pixel-wise channel correlations: RxRx1 sites (2D) or z-stacks (3D, per field and per cell)", _p_channels, _cmd_channels),
     ("reproduce", "rerun every section notebook with papermill and regenerate figures/", _p_reproduce, _cmd_reproduce),
+    ("report", "rewrite README.md's results block from figures/results.json (nbs/readme_results.md is its template)", _p_report, _cmd_report),
 ]
 
 def build_parser() -> argparse.ArgumentParser:

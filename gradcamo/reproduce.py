@@ -8,9 +8,11 @@ import hashlib, json, os, re, shutil, tempfile, time, warnings
 from contextlib import contextmanager
 from pathlib import Path
 from .data import atomic_write_text, PRESETS
+import string
 
 # %% auto #0
-__all__ = ['resolve_dirs', 'record_results', 'ReproduceError', 'find_nbs_dir', 'section_notebooks', 'disk_warning', 'reproduce']
+__all__ = ['RESULTS_BLOCK', 'resolve_dirs', 'record_results', 'ReproduceError', 'find_nbs_dir', 'section_notebooks',
+           'disk_warning', 'reproduce', 'render_results', 'render_readme', 'report']
 
 # %% ../nbs/90_reproduce.ipynb #4a2c0863
 def resolve_dirs(out_dir=None,  # the notebook's `out_dir` parameter
@@ -129,4 +131,45 @@ def reproduce(preset: str = "quick",  # data size: tiny | quick | paper
         atomic_write_text(done, json.dumps(dict(digest=dg, params=params, seconds=round(time.time() - t0, 1))))
     if (run_dir/"tmp").is_dir() and not any((run_dir/"tmp").iterdir()): (run_dir/"tmp").rmdir()
     rj = fig_dir/"results.json"
+    root = nbs_dir.parent
+    if fig_dir == (root/"figures").absolute() and rj.exists() and RESULTS_BLOCK[0] in (root/"README.md").read_text(): report(root)   # the project's own figures: README's results too
     return json.loads(rj.read_text()) if rj.exists() else {}
+
+# %% ../nbs/90_reproduce.ipynb #04406d7d
+RESULTS_BLOCK = ("<!-- results: rendered by `gradcamo report` from figures/results.json and nbs/readme_results.md; edit those, not this block -->",
+                 "<!-- /results -->")
+
+def render_results(template: str,  # text with `{section.key:format}` fields
+                   results: dict,  # results.json's content
+                  ) -> str:
+    "`template` with every field filled from `results` (plus `preset`: `gradcamo.data.PRESETS`); a missing value is an error naming it."
+    ctx = dict(results, preset=PRESETS)
+    class _Fill(string.Formatter):
+        def get_field(self, name, args, kwargs):
+            v = ctx
+            for part in name.split("."):                          # keys may hold spaces and commas, never dots
+                if not isinstance(v, dict) or part not in v:
+                    raise ReproduceError(f"results template: {name!r} is not in results.json (sections {sorted(ctx)}); "
+                                         "rerun the notebook that records it, or fix the template.")
+                v = v[part]
+            return v, name
+    return _Fill().vformat(template, (), {})
+
+def render_readme(root=None,  # the project folder (default: the one holding nbs/)
+                  results=None,  # results.json (default: root/figures/results.json)
+                 ) -> str:
+    "README.md's text with its results block rendered from `results` and nbs/readme_results.md."
+    root = Path(root) if root else find_nbs_dir().parent
+    readme, b, e = root/"README.md", *RESULTS_BLOCK
+    text = readme.read_text()
+    if b not in text or e not in text: raise ReproduceError(f"{readme}: no results block (the lines {b} ... {e}).")
+    res = json.loads(Path(results or root/"figures"/"results.json").read_text())
+    body = render_results((root/"nbs"/"readme_results.md").read_text(), res)
+    return text[:text.index(b) + len(b)] + "\n" + body.strip("\n") + "\n" + text[text.index(e):]
+
+def report(root=None, results=None) -> bool:
+    "Rewrite README.md's results block from `results` (default: the project's figures/results.json); True if it changed."
+    root = Path(root) if root else find_nbs_dir().parent
+    new = render_readme(root, results)
+    if new == (root/"README.md").read_text(): return False
+    atomic_write_text(root/"README.md", new); return True
