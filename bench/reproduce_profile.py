@@ -42,8 +42,12 @@ if __name__ == "__main__":
     a = ap.parse_args()
     tab, total = profile(a.run_dirs, a.top)
     m = machine()
+    speed = [json.loads((Path(r)/"machine.json").read_text()) for r in a.run_dirs if (Path(r)/"machine.json").exists()]
     md = (f"# Where `gradcamo reproduce` spends its time\n\nProfiled {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} by "
           f"`python bench/reproduce_profile.py` from the run folder(s) {', '.join(f'`{r}`' for r in a.run_dirs)}; "
-          f"{m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads).\n\n" + tab)
+          f"{m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads)."
+          + "".join(f" The machine's speed, measured by the run itself when it started (`gradcamo.reproduce.machine_speed`): "
+                    f"{s['train_steps_per_s']:.2f} training steps/s of the 3D EfficientNet-B0 on a batch {'×'.join(map(str, s['batch']))}; "
+                    "another machine takes about these minutes × (this speed / its speed)." for s in speed[:1]) + "\n\n" + tab)
     print(md)
     if a.out: Path(a.out).write_text(md)

@@ -4,26 +4,29 @@
 
 # %% ../nbs/06_gradcamo.ipynb #337a55b4
 from __future__ import annotations
-import json, os, time, warnings
+import inspect, json, os, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
-from .data import InputError, atomic_write_text, write_table, CAM_LAYER, PRESETS
+from sklearn.metrics import balanced_accuracy_score
+from .data import InputError, atomic_write_text, write_table, CAM_LAYER, CAM_METHOD, PRESETS
 from .crop import CropStore
 from .train import batches, prep, load_checkpoint, load_split, device_of
 
 # %% auto #0
-__all__ = ['GradCAM3D', 'view_target', 'upsample', 'gradcamo_scores', 'reference_cam', 'pgc_cam', 'last_epoch', 'score_cells',
-           'deletion_ratio', 'plot_examples', 'plot_distribution']
+__all__ = ['OWN_CAMS', 'GradCAM3D', 'view_target', 'upsample', 'gradcamo_scores', 'reference_cam', 'pgc_cam', 'last_epoch',
+           'score_cells', 'plot_examples', 'plot_distribution', 'well_bootstrap', 'plot_calibration']
 
 # %% ../nbs/06_gradcamo.ipynb #c452f715
 class GradCAM3D:
-    "Batched Grad-CAM for 3D (or 2D) inputs, in torch: raw non-negative CAMs at the target layer's resolution."
+    "Batched Grad-CAM (or HiResCAM) for 3D (or 2D) inputs, in torch: raw non-negative CAMs at the target layer's resolution."
     def __init__(self, model: torch.nn.Module, layer: str = CAM_LAYER,
-                 eval_mode: bool = True):  # False: leave the model's mode alone (a training loss, `gradcamo.regularize`)
+                 eval_mode: bool = True,  # False: leave the model's mode alone (a training loss, `gradcamo.regularize`)
+                 kind: str = CAM_METHOD):  # gradcam: maps weighted by their mean gradient; hirescam: activation times gradient, voxel by voxel
         self.model = model.eval() if eval_mode else model
         try: self.module = model.get_submodule(layer)
-        except AttributeError: raise InputError(f"target layer {layer!r} not in the model (e.g. _blocks.2, _blocks.4, _conv_head).") from None
-        self.layer = layer
+        except AttributeError: raise InputError(f"target layer {layer!r} not in the model (e.g. _conv_stem, _blocks.1, _conv_head).") from None
+        if kind not in ("gradcam", "hirescam"): raise InputError(f"CAM kind must be 'gradcam' or 'hirescam', got {kind!r}.")
+        self.layer, self.kind = layer, kind
 
     def __call__(self, x: torch.Tensor,  # (B, C, [Z,] Y, X) network input
                  target=None,  # class per sample (default: the predicted class), or a function output (B, K) -> score (B,)
@@ -42,8 +45,9 @@ class GradCAM3D:
                     score = out.gather(1, t[:, None]).sum()   # samples are independent in eval mode: one backward for all
                 g, = torch.autograd.grad(score, a, create_graph=create_graph)
         finally: h.remove()
-        w = g.flatten(2).mean(-1)                               # (B, K) channel weights
-        cam = torch.einsum("bk,bk...->b...", w, a if create_graph else a.detach())
+        a = a if create_graph else a.detach()
+        if self.kind == "hirescam": cam = (g*a).sum(1)          # HiResCAM: no averaging of the gradient over the map
+        else: cam = torch.einsum("bk,bk...->b...", g.flatten(2).mean(-1), a)   # Grad-CAM: (B, K) channel weights
         if relu: cam = F.relu(cam)
         return cam, (out if create_graph else out.detach())
 
@@ -74,15 +78,17 @@ def gradcamo_scores(cam: torch.Tensor,  # (B, Z, Y, X) non-negative CAMs at crop
     return out
 
 # %% ../nbs/06_gradcamo.ipynb #a14ba073
-def reference_cam(model, layer: str, x: torch.Tensor, target: torch.Tensor) -> np.ndarray:
-    "pytorch-grad-cam's GradCAM at layer resolution (ReLU applied, no upsampling or normalisation)."
-    from pytorch_grad_cam import GradCAM
+def reference_cam(model, layer: str, x: torch.Tensor, target: torch.Tensor,
+                  method: str = "GradCAM",  # or HiResCAM
+                 ) -> np.ndarray:
+    "pytorch-grad-cam's GradCAM (or HiResCAM) at layer resolution (ReLU applied, no upsampling or normalisation)."
+    import pytorch_grad_cam as pgc
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
     mod = model.get_submodule(layer)
-    with GradCAM(model=model, target_layers=[mod]) as cam:
+    with getattr(pgc, method)(model=model, target_layers=[mod]) as cam:
         cam(input_tensor=x, targets=[ClassifierOutputTarget(int(t)) for t in target])
         a, g = (v.cpu().numpy() for v in (cam.activations_and_grads.activations[0], cam.activations_and_grads.gradients[0]))
-        raw = cam.get_cam_image(x, mod, None, a, g)
+        raw = cam.get_cam_image(x, mod, None, a, g, eigen_smooth=False)
     return np.maximum(raw, 0)
 
 # %% ../nbs/06_gradcamo.ipynb #66b49a62
@@ -103,9 +109,11 @@ def last_epoch(work_dir) -> int:
     if not eps: raise InputError(f"{Path(work_dir)/'train'}: no checkpoints; run `gradcamo train` first.")
     return max(eps)
 
+OWN_CAMS = ("gradcam", "hirescam")    # the CAMs `GradCAM3D` computes; any other method name is a pytorch-grad-cam class
+
 def _out_suffix(work: Path, data: Path, epoch: int, method: str, split, layer: str, target: str, default_target: str) -> str:
-    "'' for the default scoring (last epoch, all own cells, GradCAM3D at CAM_LAYER, default target): cells.parquet, summary.json; else what differs, so no setting overwrites another's result."
-    parts = ([method] if method != "gradcamo" else []) + ([f"on_{data.name}"] if data != work else [])
+    "'' for the default scoring (last epoch, all own cells, CAM_METHOD at CAM_LAYER, default target): cells.parquet, summary.json; else what differs, so no setting overwrites another's result."
+    parts = ([method] if method != CAM_METHOD else []) + ([f"on_{data.name}"] if data != work else [])
     if epoch != last_epoch(work): parts.append(f"epoch{epoch:03d}")
     if split: parts.append(split)
     if layer != CAM_LAYER: parts.append(f"layer{layer}")
@@ -114,7 +122,7 @@ def _out_suffix(work: Path, data: Path, epoch: int, method: str, split, layer: s
 
 def _cams(model, gc, xin, tgt, layer: str, method: str):
     "CAMs at layer resolution and logits of one batch, from GradCAM3D or a pytorch-grad-cam method."
-    if method == "gradcamo": return gc(xin, tgt)
+    if method in OWN_CAMS: return gc(xin, tgt)
     with torch.no_grad(): logits = model(xin)
     return pgc_cam(model, layer, xin, logits.argmax(1) if tgt is None else tgt, method), logits
 
@@ -123,7 +131,8 @@ def _summary(cells: pd.DataFrame, epoch: int, layer: str, method: str, target: s
     te = cells[cells.split != "train"]
     g = te.gradcamo.dropna()
     return dict(n_cells=int(len(te)), epoch=int(epoch), layer=layer, method=method, target=target,
-                test_accuracy=float((te.pred == te.label).mean()) if has_classes else None, gradcamo_mean=float(g.mean()),
+                test_accuracy=float((te.pred == te.label).mean()) if has_classes else None,
+                test_balanced_accuracy=float(balanced_accuracy_score(te.label, te.pred)) if has_classes and len(te) else None, gradcamo_mean=float(g.mean()),
                 gradcamo_median=float(g.median()), gradcamo_frac_gt_0_5=float((g > 0.5).mean()), chance_mean=float(te.chance.mean()),
                 lift_median=float((te.gradcamo/te.chance).median()),
                 neighbor_share_mean=float(te.neighbor_share.mean()), background_share_mean=float(te.background_share.mean()),
@@ -136,7 +145,7 @@ def score_cells(work_dir,  # the model's WORK_DIR (train/ checkpoints, split.csv
                 device: str = "auto", write: bool = True, progress: bool = True,
                 data_dir=None,  # another WORK_DIR's crops to score (default WORK_DIR): its wells keep the model's split, new wells are 'unseen'
                 split: str | None = None,  # score only this split's cells ('test'), default all
-                method: str = "gradcamo",  # gradcamo (GradCAM3D, raw CAM) or a pytorch-grad-cam class name (GradCAM, FEM, ...)
+                method: str = CAM_METHOD,  # gradcam or hirescam (GradCAM3D, raw CAM), or a pytorch-grad-cam class name (GradCAM, FEM, ...)
                ) -> tuple[pd.DataFrame, dict]:
     "Grad-CAMO for every cell of `data_dir` (default WORK_DIR) under WORK_DIR's model; writes cells.parquet, summary.json (keyed by the settings)."
     from tqdm.auto import tqdm
@@ -148,11 +157,11 @@ def score_cells(work_dir,  # the model's WORK_DIR (train/ checkpoints, split.csv
     target = target or default_target
     if target not in ("pred", "true", "view"): raise InputError(f"target must be 'pred', 'true' or 'view', got {target!r}.")
     if not classes and target != "view": raise InputError(f"the model of {work} has no classes (self-supervised): use target 'view'.")
-    if target == "view" and method != "gradcamo": raise InputError(f"target 'view' works with method 'gradcamo' only, not {method!r}.")
+    if target == "view" and method not in OWN_CAMS: raise InputError(f"target 'view' works with methods {OWN_CAMS} only, not {method!r}.")
     unknown = set(t.Metadata_Treatment) - set(classes) if classes else set()
     if unknown: raise InputError(f"{data}: treatment(s) {sorted(unknown)} unknown to the model of {work} (classes {classes}).")
     y = t.Metadata_Treatment.map({c: i for i, c in enumerate(classes)}).to_numpy()
-    gc = GradCAM3D(model.to(device), layer)
+    gc = GradCAM3D(model.to(device), layer, kind=method if method in OWN_CAMS else CAM_METHOD)
     parts, preds = [], []
     todo = np.flatnonzero(t.Metadata_Split == split) if split else np.arange(len(store))
     for pos, x, lab in tqdm(batches(store, todo, batch_size), total=-(-len(todo)//batch_size), desc="grad-cam", disable=not progress):
@@ -174,28 +183,13 @@ def score_cells(work_dir,  # the model's WORK_DIR (train/ checkpoints, split.csv
         atomic_write_text(work/f"summary{sfx}.json", json.dumps(summary, indent=1))
     return cells, summary
 
-# %% ../nbs/06_gradcamo.ipynb #9bd8ad2e
-@torch.no_grad()
-def _prob(model, x, t): return torch.softmax(model(x), 1).gather(1, t[:, None])[:, 0]
-
-def deletion_ratio(model, layer: str, x: torch.Tensor, frac: float = 0.1, seed: int = 0) -> float:
-    "Mean probability drop when the top-`frac` CAM voxels are zeroed, over the drop for random voxels."
-    cam, logits = GradCAM3D(model, layer)(x)
-    t = logits.argmax(1)
-    up = upsample(cam, x.shape[2:]).flatten(1)
-    k = max(1, int(frac*up.shape[1]))
-    g = torch.Generator().manual_seed(seed)
-    top = torch.zeros_like(up, dtype=torch.bool).scatter_(1, up.topk(k, 1).indices, True)
-    rnd = torch.zeros_like(up, dtype=torch.bool).scatter_(1, torch.stack([torch.randperm(up.shape[1], generator=g)[:k] for _ in range(len(x))]), True)
-    p0 = _prob(model, x, t)
-    drop = lambda m: float((p0 - _prob(model, x*(~m).view(len(x), 1, *x.shape[2:]), t)).mean())
-    return drop(top)/max(drop(rnd), 1e-6)
-
 # %% ../nbs/06_gradcamo.ipynb #3109af6d
-def plot_examples(work_dir, cells: pd.DataFrame, layer: str = CAM_LAYER, path=None, title: str = "", n_each: int = 2):
+def plot_examples(work_dir, cells: pd.DataFrame, layer: str = CAM_LAYER, path=None, title: str = "", n_each: int = 2, method: str = CAM_METHOD):
     "Test cells with attention on the cell, on neighbours and on background: XY and XZ slices, CAM overlay, contours."
     import matplotlib.pyplot as plt
     store = CropStore(work_dir); model, classes, st = load_checkpoint(work_dir)
+    cj = Path(work_dir)/"crop.json"; cj = json.loads(cj.read_text()) if cj.exists() else {}
+    zx = (cj["box_um"][0]/cj["grid"][0])/(cj["box_um"][2]/cj["grid"][2]) if "box_um" in cj else 1.0    # a voxel's z over its x, in µm
     te = cells[(cells.split == "test") & ~cells.cam_empty]
     picks = [("on the cell", te.nlargest(n_each, "gradcamo")), ("on neighbours", te.nlargest(n_each, "neighbor_share")),
              ("on background", te.nlargest(n_each, "background_share"))]
@@ -203,11 +197,11 @@ def plot_examples(work_dir, cells: pd.DataFrame, layer: str = CAM_LAYER, path=No
     fig, axs = plt.subplots(len(rows), 4, figsize=(10, 2.5*len(rows)), squeeze=False)
     for r, (kind, i, row) in enumerate(rows):
         x, l = store[[int(row.Metadata_CropIndex) if "Metadata_CropIndex" in row else i]]
-        cam, _ = GradCAM3D(model, layer)(prep(torch.from_numpy(x), st["scale"]))
+        cam, _ = GradCAM3D(model, layer, kind=method)(prep(torch.from_numpy(x), st["scale"]))
         up = upsample(cam, x.shape[2:])[0].numpy()
         Z, Y, X = up.shape; zc = int(np.argmax((l[0] == 1).sum((1, 2)))); yc = Y//2
         img = lambda v: np.clip(v, 0, 1)
-        for c, (nm, cut, asp) in enumerate([("XY", lambda a: a[zc], 1.0), ("XZ", lambda a: a[:, yc], 2.0)]):
+        for c, (nm, cut, asp) in enumerate([("XY", lambda a: a[zc], 1.0), ("XZ", lambda a: a[:, yc], zx)]):
             base = np.stack([img(cut(x[0, 3])), img(cut(x[0, 3])), img(np.maximum(cut(x[0, 3]), cut(x[0, 0])))], -1)
             axs[r, 2*c].imshow(base, aspect=asp); axs[r, 2*c + 1].imshow(base, aspect=asp)
             axs[r, 2*c + 1].imshow(cut(up), cmap="jet", alpha=0.45, aspect=asp, vmin=0, vmax=up.max() + 1e-12)
@@ -233,5 +227,43 @@ def plot_distribution(cells: pd.DataFrame, path=None, title: str = ""):
     axs[1].axhline(0.5, color="r", ls="--"); axs[1].set_ylabel("Grad-CAMO"); axs[1].tick_params(axis="x", labelsize=8)
     axs[1].set_title("per treatment")
     fig.suptitle(title); fig.tight_layout()
+    if path: fig.savefig(path, dpi=110)
+    return fig
+
+# %% ../nbs/06_gradcamo.ipynb #04605fe5
+def well_bootstrap(a: pd.DataFrame,  # cells of model A (one row per cell, with `col` and the well columns)
+                   b: pd.DataFrame,  # cells of model B, on the same wells
+                   col: str = "gradcamo", n_boot: int = 2000, seed: int = 0,
+                   by=("Metadata_Plate", "Metadata_Well"),  # the replicated unit
+                  ) -> dict:
+    "mean(A) − mean(B) over cells, and its 95% interval from resampling wells with replacement (the same drawn wells for A and B)."
+    a, b = a.dropna(subset=[col]), b.dropna(subset=[col])
+    wells = sorted(set(map(tuple, a[list(by)].to_numpy())) | set(map(tuple, b[list(by)].to_numpy())))
+    ix = {w: i for i, w in enumerate(wells)}
+    def per_well(d):
+        k = np.array([ix[tuple(r)] for r in d[list(by)].to_numpy()], int)
+        return np.bincount(k, d[col].to_numpy(float), len(wells)), np.bincount(k, minlength=len(wells)).astype(float)
+    (sa, na), (sb, nb) = per_well(a), per_well(b)
+    draws = np.random.default_rng(seed).integers(0, len(wells), (n_boot, len(wells)))
+    m = np.stack([np.bincount(d, minlength=len(wells)) for d in draws]).astype(float)     # how often each well was drawn
+    boot = (m @ sa)/np.maximum(m @ na, 1e-12) - (m @ sb)/np.maximum(m @ nb, 1e-12)
+    return dict(diff=float(sa.sum()/na.sum() - sb.sum()/nb.sum()), lo=float(np.percentile(boot, 2.5)), hi=float(np.percentile(boot, 97.5)),
+                n_wells=len(wells))
+
+def plot_calibration(groups: dict,  # name -> per-cell Grad-CAMO values (all seeds)
+                     seed_means: dict,  # name -> per-seed means
+                     chance: float, path=None, title: str = ""):
+    "The Grad-CAMO distributions of the reference and the compared models on one axis, each seed's mean marked, chance and 0.5 drawn."
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(9, 0.75*len(groups) + 1.8))
+    names = list(groups)
+    horiz = {"orientation": "horizontal"} if "orientation" in inspect.signature(ax.violinplot).parameters else {"vert": False}   # matplotlib >= 3.10, before
+    parts = ax.violinplot([np.asarray(groups[k], float) for k in names], positions=range(len(names)), showextrema=False, widths=0.8, **horiz)
+    for p in parts["bodies"]: p.set_alpha(0.45)
+    for i, k in enumerate(names):
+        ax.scatter(seed_means[k], [i]*len(seed_means[k]), color="k", s=18, zorder=3, label="seed means" if i == 0 else None)
+    ax.axvline(chance, color="gray", ls=":", label=f"chance (cell share of the crop, {chance:.2f})"); ax.axvline(0.5, color="r", ls="--", lw=0.8)
+    ax.set_yticks(range(len(names))); ax.set_yticklabels(names, fontsize=8); ax.set_xlim(0, 1); ax.set_xlabel("Grad-CAMO (test cells)")
+    ax.invert_yaxis(); ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2); ax.set_title(title, fontsize=8); fig.tight_layout()
     if path: fig.savefig(path, dpi=110)
     return fig

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, json, sys, time
 from pathlib import Path
-from .data import InputError, Plate, PRESETS, TEST_FRAC, CAM_LAYER, preset, write_table
+from .data import InputError, Plate, PRESETS, TEST_FRAC, CAM_LAYER, CAM_METHOD, preset, write_table
 from . import synth as _synth
 from .reproduce import reproduce, report, ReproduceError
 from . import segment as _seg, crop as _crop, train as _train, profile as _prof, cam as _cam, channels as _ch
@@ -46,13 +46,14 @@ def _cmd_segment(a):
     tab = _seg.segment(a.metadata, a.work_dir, model=a.model, mode=a.mode, target=a.target, diameter=a.diameter,
                        stitch_threshold=a.stitch_threshold, cyto=a.cyto, nucleus=a.nucleus, channels=a.channels,
                        min_volume=a.min_volume, cache=a.cache, progress=not a.quiet, **_seg_kw(a))
-    print(f"{len(tab)} fields, {int(tab.n_cells.sum())} cells, {tab.seconds.mean():.1f} s/field; masks in {Path(a.work_dir)/'masks'}")
+    print(f"{len(tab)} fields, {int(tab.n_cells.sum())} cells, {tab.seconds.mean():.1f} s/field; masks in {Path(a.work_dir)/'masks'}; "
+          f"QC: {int(tab.qc_ok.sum())} of {len(tab)} fields plausible, median object {tab.median_diameter_um.median():.1f} µm across")
 
 def _cmd_crop(a):
-    cells = _crop.crop_plate(a.metadata, a.work_dir, a.size, masks_dir=a.masks, max_pad=a.max_pad, min_volume=a.min_volume,
+    cells = _crop.crop_plate(a.metadata, a.work_dir, a.box_um, a.grid, masks_dir=a.masks, max_pad=a.max_pad, min_volume_um3=a.min_volume_um3,
                              channels=a.channels, progress=not a.quiet)
     summ = json.loads((Path(a.work_dir)/"crops"/"crop_summary.json").read_text())
-    print(f"{len(cells)} crops of {tuple(a.size)} in {Path(a.work_dir)/'crops'}; dropped {summ['dropped_pad']} (border) + "
+    print(f"{len(cells)} crops of {tuple(a.box_um)} µm on {tuple(a.grid)} voxels (the cell {summ['cell_share_mean']:.0%} of a crop) in {Path(a.work_dir)/'crops'}; dropped {summ['dropped_pad']} (border) + "
           f"{summ['dropped_small']} (small); {summ['empty_fields']} empty field(s)")
 
 def _objective(a):
@@ -69,8 +70,8 @@ def _cmd_train(a):
     print(h.round(4).to_string(index=False))
 
 def _cmd_mask(a):
-    w = _reg.mask_crops(a.work_dir, a.dst, progress=not a.quiet)
-    print(f"masked crops (background set to 0) in {w/'crops'}")
+    w = _crop.mask_crops(a.work_dir, a.dst, keep=a.keep, progress=not a.quiet)
+    print(f"masked crops ({'everything but the cell' if a.keep == 'cell' else 'the cell'} set to 0) in {w/'crops'}")
 
 def _cmd_profile(a):
     work = Path(a.work_dir)
@@ -97,8 +98,9 @@ def _cmd_run(a):
     if a.masks: say(f"[1/5] segment: skipped, masks from {a.masks}")
     else:
         say(f"[1/5] segment ({a.model}, {a.mode})")
-        _seg.segment(a.metadata, a.work_dir, model=a.model, mode=a.mode, cache=a.cache, channels=a.channels, progress=not a.quiet, **_seg_kw(a))
-    say("[2/5] crop"); _crop.crop_plate(a.metadata, a.work_dir, a.size, masks_dir=a.masks, channels=a.channels, progress=not a.quiet)
+        tab = _seg.segment(a.metadata, a.work_dir, model=a.model, mode=a.mode, cache=a.cache, channels=a.channels, progress=not a.quiet, **_seg_kw(a))
+        _seg.check_qc(tab, src=str(Path(a.work_dir)/"segmentation.csv"))     # most fields implausible: stop before training on them
+    say("[2/5] crop"); _crop.crop_plate(a.metadata, a.work_dir, a.box_um, a.grid, masks_dir=a.masks, channels=a.channels, progress=not a.quiet)
     say(f"[3/5] train ({p['epochs']} epochs)")
     _train.train(a.work_dir, p["epochs"], a.batch_size, scale=p["scale"], seed=a.seed, test_frac=a.test_frac, device=a.device, resume=True,
                  progress=not a.quiet)
@@ -143,6 +145,11 @@ def _names(s: str) -> tuple:
     if not out: raise argparse.ArgumentTypeError(f"empty list {s!r}; give comma-separated values, e.g. a,b")
     return out
 
+def _floats(s: str) -> tuple:
+    "A comma-separated list of numbers, e.g. `16,24,24`."
+    try: return tuple(float(x) for x in _names(s))
+    except ValueError: raise argparse.ArgumentTypeError(f"{s!r}: give comma-separated numbers, e.g. 16,24,24") from None
+
 def _ints(s: str) -> tuple:
     "A comma-separated list of integers, e.g. `32,64,64`."
     try: return tuple(int(x) for x in _names(s))
@@ -150,6 +157,9 @@ def _ints(s: str) -> tuple:
 
 # Options shared by several commands: one definition each, so a name means the same everywhere.
 def _o_quiet(q): q.add_argument("--quiet", action="store_true", help="no progress bars")
+def _o_box(q):
+    q.add_argument("--box-um", type=_floats, default=_crop.CROP_BOX_UM, metavar="Z,Y,X", help="crop box in µm around each cell (voxel size from dataset.json)")
+    q.add_argument("--grid", type=_ints, default=_crop.CROP_GRID, metavar="Z,Y,X", help="voxels the box is resampled to, each >= 32")
 def _o_device(q): q.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: cuda when torch sees a GPU")
 def _o_channels(q): q.add_argument("--channels", type=_names, default=None, help="channel names in order, e.g. DNA,ER,RNA,AGP,Mito (default: dataset.json)")
 def _o_preset(q, default="quick"): q.add_argument("--preset", default=default, choices=list(PRESETS), help="run size (gradcamo.data.PRESETS)")
@@ -187,14 +197,14 @@ def _p_segment(q):
 
 def _p_crop(q):
     q.add_argument("metadata"); q.add_argument("work_dir"); _o_channels(q)
-    q.add_argument("--size", type=_ints, default=(32, 64, 64), metavar="Z,Y,X", help="crop size in voxels, each >= 32")
+    _o_box(q)
     q.add_argument("--masks", default=None, help="folder of <plate>_<well>_s<site>.tif masks (default WORK_DIR/masks)")
-    q.add_argument("--max-pad", type=float, default=0.5); q.add_argument("--min-volume", type=int, default=300)
+    q.add_argument("--max-pad", type=float, default=0.5); q.add_argument("--min-volume-um3", type=float, default=75.0, help="drop cells smaller than this (µm³)")
 
 def _p_train(q):
     q.add_argument("work_dir"); _o_preset(q); _o_seed(q); _o_test_frac(q); _o_device(q)
     q.add_argument("--epochs", type=int, default=None, help="network training epochs (default: the preset's)")
-    q.add_argument("--scale", type=int, default=None, help="xy average-pooling of crops before the network (default: the preset's; quick 2)")
+    q.add_argument("--scale", type=int, default=None, help="xy average-pooling of crops before the network (default: the preset's, 1: the crop grid as it is)")
     q.add_argument("--batch-size", type=int, default=16); q.add_argument("--lr", type=float, default=1e-3)
     q.add_argument("--variant", default="efficientnet-b0"); q.add_argument("--resume", action="store_true")
     q.add_argument("--objective", default="supervised", choices=["supervised", "simclr", "gradcam-penalty", "input-gradient-penalty"],
@@ -202,7 +212,9 @@ def _p_train(q):
     q.add_argument("--lam", type=float, default=1.0, help="weight of the penalty"); _o_layer(q, what="Grad-CAM layer of gradcam-penalty")
     q.add_argument("--temperature", type=float, default=0.2, help="simclr's NT-Xent temperature")
 
-def _p_mask(q): q.add_argument("work_dir"); q.add_argument("dst")
+def _p_mask(q):
+    q.add_argument("work_dir"); q.add_argument("dst")
+    q.add_argument("--keep", default="cell", choices=["cell", "outside"], help="cell: only the cell of interest (mask_objects); outside: everything but it")
 
 def _p_profile(q):
     q.add_argument("work_dir"); q.add_argument("--epoch", type=int, default=None); _o_layer(q, "_avg_pooling", "layer whose pooled activations are the profile")
@@ -214,14 +226,14 @@ def _p_score(q):
     q.add_argument("--batch-size", type=int, default=16)
     q.add_argument("--data-dir", default=None, help="score another WORK_DIR's crops with this model (its wells keep the model's split)")
     q.add_argument("--split", default=None, choices=["train", "test", "unseen"], help="score only these cells (default all)")
-    q.add_argument("--method", default="gradcamo", help="gradcamo (GradCAM3D) or a pytorch-grad-cam class name, e.g. GradCAM")
+    q.add_argument("--method", default=CAM_METHOD, help="gradcam or hirescam (GradCAM3D), or a pytorch-grad-cam class name, e.g. GradCAM")
 
 def _p_run(q):
     q.add_argument("metadata"); q.add_argument("work_dir"); _o_preset(q); _o_seed(q); _o_test_frac(q); _o_device(q); _o_channels(q)
     q.add_argument("--model", default="synthetic", help="segmentation model (as `segment --model`)")
     q.add_argument("--mode", default="stitch", choices=["stitch", "3d"]); q.add_argument("--seg-seed", type=int, default=1000)
     q.add_argument("--seg-epochs", type=int, default=None); q.add_argument("--cache", default=None)
-    q.add_argument("--size", type=_ints, default=(32, 64, 64), metavar="Z,Y,X"); q.add_argument("--batch-size", type=int, default=16)
+    _o_box(q); q.add_argument("--batch-size", type=int, default=16)
     _o_layer(q); q.add_argument("--masks", default=None, help="folder of your own <plate>_<well>_s<site>.tif masks: skips segmentation")
 
 def _p_synth_rxrx1(q):
@@ -256,7 +268,7 @@ COMMANDS = [   # (name, what it does, its options, what it runs)
     ("segment", "Cellpose 3D masks for every field", _p_segment, _cmd_segment),
     ("crop", "single-cell 3D crops with label crops (1 cell, 2 other cells, 0 background)", _p_crop, _cmd_crop),
     ("train", "train the 3D EfficientNet on WORK_DIR's crops", _p_train, _cmd_train),
-    ("mask", "a copy of WORK_DIR's crops with everything outside the cell set to background (DeepProfiler's mask_objects)", _p_mask, _cmd_mask),
+    ("mask", "a copy of WORK_DIR's crops with everything outside the cell (or the cell itself, --keep outside) set to background", _p_mask, _cmd_mask),
     ("profile", "single-cell profiles, sphering on controls, well-level mAP (per epoch unless --epoch)", _p_profile, _cmd_profile),
     ("score", "Grad-CAM and Grad-CAMO of every cell", _p_score, _cmd_score),
     ("run", "segment -> crop -> train -> profile -> score, resuming where a previous run stopped", _p_run, _cmd_run),

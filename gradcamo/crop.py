@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_crop.ipynb #eb4619bf
 from __future__ import annotations
-import json, os, time, warnings
+import json, os, shutil, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, tifffile
 from scipy import ndimage as ndi
@@ -12,8 +12,9 @@ from .data import Plate, InputError, CHANNELS, atomic_write_text, new_npy, write
 from .segment import _outside
 
 # %% auto #0
-__all__ = ['plate_percentiles', 'normalize', 'crop_box', 'cell_table', 'extract', 'label_crop', 'crop_plate', 'CropStore',
-           'synthetic_names', 'synthetic_crops', 'plot_crops']
+__all__ = ['CROP_BOX_UM', 'CROP_GRID', 'plate_percentiles', 'normalize', 'crop_box', 'grid_scale', 'resample', 'cell_table',
+           'extract', 'label_crop', 'crop_plate', 'CropStore', 'mask_crops', 'synthetic_names', 'synthetic_crops',
+           'plot_crops']
 
 # %% ../nbs/03_crop.ipynb #dd594bce
 def plate_percentiles(pl: Plate, lo: float = 1.0, hi: float = 99.9, n_per_field: int = 20000, seed: int = 0) -> dict:
@@ -37,6 +38,9 @@ def normalize(stack: np.ndarray, bounds) -> np.ndarray:
     return (stack - b[None, :, 0, None, None])/np.maximum(b[None, :, 1, None, None] - b[None, :, 0, None, None], 1e-6)
 
 # %% ../nbs/03_crop.ipynb #950102b6
+CROP_BOX_UM = (16.0, 24.0, 24.0)   # the crop box (z, y, x) in µm: a cell's height and 1.5 diameters (see above)
+CROP_GRID = (32, 32, 32)           # the network's voxels per crop (Z, Y, X): the 3D EfficientNet's minimum
+
 def crop_box(center, size, shape):
     "Start/stop of a `size` box centred on `center`, and the fraction of it outside `shape`."
     c = np.round(np.asarray(center)).astype(int)
@@ -45,23 +49,47 @@ def crop_box(center, size, shape):
     inside = np.clip(np.minimum(stop, shape) - np.maximum(start, 0), 0, None)
     return start, stop, 1 - float(np.prod(inside))/float(np.prod(size))
 
-def cell_table(mask: np.ndarray, size=(32, 64, 64)) -> pd.DataFrame:
-    "One row per labelled cell: id, centroid, volume, bbox, crop start and pad fraction."
+def grid_scale(shape,  # (Z, Y, X) of the field in its own voxels
+               voxel_um,  # the field's voxel size (z, y, x) µm
+               box_um=CROP_BOX_UM, grid=CROP_GRID):
+    "The field's shape on the crop grid (voxels of box_um/grid µm) and the factor per axis from its own voxels to that grid."
+    f = np.asarray(voxel_um, float)*np.asarray(grid, float)/np.asarray(box_um, float)
+    out = tuple(int(max(1, round(s*k))) for s, k in zip(shape, f))
+    return out, np.asarray(out, float)/np.asarray(shape, float)
+
+def resample(arr: np.ndarray,  # (..., Z, Y, X) image or (Z, Y, X) label volume
+             out_shape,  # target (Z, Y, X)
+             labels: bool = False):  # nearest neighbour (labels) instead of linear with anti-aliasing
+    "`arr` resampled to `out_shape` over the same physical extent (scikit-image's `resize`, voxel centres aligned)."
+    from skimage.transform import resize
+    out_shape = tuple(out_shape)
+    if arr.shape[-3:] == out_shape: return arr
+    if labels: return resize(arr, out_shape, order=0, preserve_range=True, anti_aliasing=False).astype(arr.dtype)
+    return np.stack([resize(a, out_shape, order=1, preserve_range=True, anti_aliasing=True).astype(np.float32)
+                     for a in arr.reshape((-1,) + arr.shape[-3:])]).reshape(arr.shape[:-3] + out_shape)
+
+def cell_table(mask: np.ndarray, size=CROP_GRID,
+               scale=(1.0, 1.0, 1.0),  # factor per axis from the mask's voxels to the crop grid (`grid_scale`)
+               voxel_um=None,  # the mask's voxel size: adds volume_um3
+              ) -> pd.DataFrame:
+    "One row per labelled cell: id, centroid, volume, bbox (the mask's voxels), crop start on the grid and pad fraction."
+    cols = ["cell_id", "centroid_z", "centroid_y", "centroid_x", "volume", "volume_um3", "bbox_z0", "bbox_y0", "bbox_x0", "bbox_z1",
+            "bbox_y1", "bbox_x1", "crop_z0", "crop_y0", "crop_x0", "pad_fraction"]
     ids = np.unique(mask); ids = ids[ids > 0]
-    if len(ids) == 0: return pd.DataFrame(columns=["cell_id", "centroid_z", "centroid_y", "centroid_x", "volume",
-                                                   "bbox_z0", "bbox_y0", "bbox_x0", "bbox_z1", "bbox_y1", "bbox_x1",
-                                                   "crop_z0", "crop_y0", "crop_x0", "pad_fraction"])
+    if len(ids) == 0: return pd.DataFrame(columns=cols)
     com = np.array(ndi.center_of_mass(np.ones(mask.shape, np.float32), mask, ids)).reshape(len(ids), 3)
     vol = ndi.sum_labels(np.ones(mask.shape, np.int64), mask, ids)
     objs = ndi.find_objects(mask)
+    scale = np.asarray(scale, float); gshape = tuple(int(round(s*k)) for s, k in zip(mask.shape, scale))
+    vox = float(np.prod(voxel_um)) if voxel_um is not None else np.nan
     rows = []
     for k, i in enumerate(ids):
         sl = objs[i - 1]
-        start, _, pad = crop_box(com[k], size, mask.shape)
+        start, _, pad = crop_box((com[k] + 0.5)*scale - 0.5, size, gshape)     # the centroid on the grid (voxel centres aligned)
         rows.append(dict(cell_id=int(i), centroid_z=com[k, 0], centroid_y=com[k, 1], centroid_x=com[k, 2], volume=int(vol[k]),
-                         bbox_z0=sl[0].start, bbox_y0=sl[1].start, bbox_x0=sl[2].start, bbox_z1=sl[0].stop, bbox_y1=sl[1].stop,
-                         bbox_x1=sl[2].stop, crop_z0=int(start[0]), crop_y0=int(start[1]), crop_x0=int(start[2]), pad_fraction=pad))
-    return pd.DataFrame(rows)
+                         volume_um3=vol[k]*vox, bbox_z0=sl[0].start, bbox_y0=sl[1].start, bbox_x0=sl[2].start, bbox_z1=sl[0].stop,
+                         bbox_y1=sl[1].stop, bbox_x1=sl[2].stop, crop_z0=int(start[0]), crop_y0=int(start[1]), crop_x0=int(start[2]), pad_fraction=pad))
+    return pd.DataFrame(rows, columns=cols)
 
 def extract(arr: np.ndarray, start, size, fill=0) -> np.ndarray:
     "The `size` box of `arr`'s last 3 axes starting at `start`, padded with `fill` outside."
@@ -81,8 +109,8 @@ def label_crop(mask_crop: np.ndarray, cell_id: int) -> np.ndarray:
 def _mask_path(work: Path, key: str, masks_dir) -> Path:
     return (Path(masks_dir) if masks_dir else work/"masks")/f"{key}.tif"
 
-def _field_cells(pl: Plate, i: int, work: Path, masks_dir, size, max_pad: float, min_volume: int):
-    "The cells of field `i` to crop (with its `Metadata_*` columns) and how many were dropped at the border / as too small."
+def _field_cells(pl: Plate, i: int, work: Path, masks_dir, box_um, grid, max_pad: float, min_volume_um3: float):
+    "The cells of field `i` to crop (with its `Metadata_*` columns), how many were dropped at the border / as too small, and the field's grid shape."
     key = pl.fields.key[i]
     mp = _mask_path(work, key, masks_dir)
     if not mp.exists(): raise InputError(f"{mp}: no mask for field {key} (row {i}). Run `gradcamo segment` first, or pass the masks folder.")
@@ -91,17 +119,18 @@ def _field_cells(pl: Plate, i: int, work: Path, masks_dir, size, max_pad: float,
     if mask.shape != (img_shape[0],) + tuple(img_shape[2:]):
         raise InputError(f"{key}: mask {mp} has shape {mask.shape} but the image {pl.fields.abspath[i]} is (Z, C, Y, X) {img_shape}; "
                          "masks must be (Z, Y, X) of the same field.")
-    ct = cell_table(mask, size)
-    bad_pad, small = ct.pad_fraction > max_pad, ct.volume < min_volume
+    gshape, k = grid_scale(mask.shape, pl.voxel_size_um, box_um, grid)
+    ct = cell_table(mask, grid, k, pl.voxel_size_um)
+    bad_pad, small = ct.pad_fraction > max_pad, ct.volume_um3 < min_volume_um3
     ct = ct[~bad_pad & ~small].copy()
-    for k, v in pl.meta(i).items(): ct[k] = v
+    for c, v in pl.meta(i).items(): ct[c] = v
     ct["Metadata_Key"], ct["field_path"], ct["mask_path"] = key, pl.fields.path[i], str(mp)
-    return ct, int(bad_pad.sum()), int((small & ~bad_pad).sum())
+    return ct, int(bad_pad.sum()), int((small & ~bad_pad).sum()), gshape
 
-def _open_store(cdir: Path, n: int, n_channels: int, size) -> dict:
+def _open_store(cdir: Path, n: int, n_channels: int, grid) -> dict:
     "The crop store's image and label memmaps: created with their space reserved, or reopened (same shape) to resume."
     mm = {}
-    for nm, shp, dt in (("images", (n, n_channels) + size, np.float16), ("labels", (n,) + size, np.uint8)):
+    for nm, shp, dt in (("images", (n, n_channels) + grid, np.float16), ("labels", (n,) + grid, np.uint8)):
         f = cdir/f"{nm}.npy"
         if not f.exists(): mm[nm] = new_npy(f, shp, dt); continue
         mm[nm] = np.load(f, mmap_mode="r+")
@@ -110,23 +139,29 @@ def _open_store(cdir: Path, n: int, n_channels: int, size) -> dict:
 
 def crop_plate(metadata,  # metadata table (or folder) in the input format
                work_dir,  # WORK_DIR: crops/ is written here
-               size=(32, 64, 64),  # crop (Z, Y, X); every dim >= 32 for the 3D EfficientNet
+               box_um=CROP_BOX_UM,  # the crop box (z, y, x) in µm around each cell
+               grid=CROP_GRID,  # voxels per crop (Z, Y, X) the box is resampled to; every dim >= 32 for the 3D EfficientNet
                masks_dir=None,  # folder of <key>.tif label volumes (default WORK_DIR/masks, from `gradcamo segment`)
                max_pad: float = 0.5,  # drop cells whose box is more than this fraction outside the field
-               min_volume: int = 300,  # drop cells smaller than this (voxels)
+               min_volume_um3: float = 75.0,  # drop cells smaller than this (µm³)
                channels=None, progress: bool = True) -> pd.DataFrame:
     "Crop every cell of a plate into WORK_DIR/crops; returns crops.parquet's table."
     from tqdm.auto import tqdm
-    size = tuple(int(s) for s in size)
-    if len(size) != 3 or min(size) < 32: raise InputError(f"crop size {size}: give (Z, Y, X) with every dim >= 32 (the 3D EfficientNet needs it).")
+    grid = tuple(int(s) for s in grid); box_um = tuple(float(s) for s in box_um)
+    if len(grid) != 3 or min(grid) < 32: raise InputError(f"crop grid {grid}: give (Z, Y, X) with every dim >= 32 (the 3D EfficientNet needs it).")
+    if len(box_um) != 3 or min(box_um) <= 0: raise InputError(f"crop box {box_um}: give (z, y, x) in µm, each > 0.")
     pl = Plate(metadata, channels=channels)
+    if "voxel_size_um" not in pl.sidecar:
+        warnings.warn(f"{pl.root/'dataset.json'}: no voxel_size_um; assuming 1 µm voxels, so a {box_um} µm box is {box_um} voxels. "
+                      "Write the plate's voxel size (z, y, x) in µm there, e.g. {\"voxel_size_um\": [1.0, 0.325, 0.325]}.")
     work = Path(work_dir); _outside(work, pl.root)
     cdir = work/"crops"; cdir.mkdir(parents=True, exist_ok=True)
-    claim_settings(work/"crop.json", dict(metadata=str(Path(pl.table_path).resolve()), size=list(size), masks_dir=str(masks_dir) if masks_dir else None,
-                                          max_pad=max_pad, min_volume=min_volume, channels=list(pl.channels)), "use another WORK_DIR, or delete it to start over")
-    tabs, n_pad, n_small = [], 0, 0                                  # pass 1: which cells, from the masks
+    claim_settings(work/"crop.json", dict(metadata=str(Path(pl.table_path).resolve()), box_um=list(box_um), grid=list(grid),
+                                          voxel_size_um=list(pl.voxel_size_um), masks_dir=str(masks_dir) if masks_dir else None,
+                                          max_pad=max_pad, min_volume_um3=min_volume_um3, channels=list(pl.channels)), "use another WORK_DIR, or delete it to start over")
+    tabs, n_pad, n_small, gshapes = [], 0, 0, {}                     # pass 1: which cells, from the masks
     for i in range(len(pl)):
-        ct, p, s = _field_cells(pl, i, work, masks_dir, size, max_pad, min_volume)
+        ct, p, s, gshapes[pl.fields.key[i]] = _field_cells(pl, i, work, masks_dir, box_um, grid, max_pad, min_volume_um3)
         tabs.append(ct); n_pad += p; n_small += s
     empty = [pl.fields.key[i] for i, t in enumerate(tabs) if len(t) == 0]
     if empty: warnings.warn(f"{len(empty)} field(s) with no cells: {', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''}")
@@ -138,27 +173,30 @@ def crop_plate(metadata,  # metadata table (or folder) in the input format
     norm_f = work/"normalization.json"                               # pass 2: the crops, field by field, resumable
     if not norm_f.exists(): atomic_write_text(norm_f, json.dumps(dict(method="plate percentiles 1, 99.9", bounds=plate_percentiles(pl)), indent=1))
     bounds = json.loads(norm_f.read_text())["bounds"]
-    mm = _open_store(cdir, len(cells), len(pl.channels), size)
+    mm = _open_store(cdir, len(cells), len(pl.channels), grid)
     done_f = cdir/"done.txt"
     done = set(done_f.read_text().split()) if done_f.exists() else set()
     t0, n_new = time.perf_counter(), 0
     for key, grp in tqdm(cells.groupby("Metadata_Key", sort=False), desc="crop", unit="field", disable=not progress):
         if key in done: continue
         i = int(np.flatnonzero(pl.fields.key == key)[0])
-        img = normalize(pl.read(i), bounds[str(pl.fields.plate[i])]).transpose(1, 0, 2, 3)  # (C, Z, Y, X)
-        msk = tifffile.imread(grp.mask_path.iloc[0])
+        img = resample(normalize(pl.read(i), bounds[str(pl.fields.plate[i])]).transpose(1, 0, 2, 3), gshapes[key])  # (C, Z, Y, X) on the grid
+        msk = resample(tifffile.imread(grp.mask_path.iloc[0]), gshapes[key], labels=True)
         for r in grp.itertuples():
             st = (r.crop_z0, r.crop_y0, r.crop_x0)
-            mm["images"][r.crop_index] = extract(img, st, size, 0).astype(np.float16)
-            mm["labels"][r.crop_index] = label_crop(extract(msk, st, size, 0), r.cell_id)
+            mm["images"][r.crop_index] = extract(img, st, grid, 0).astype(np.float16)
+            mm["labels"][r.crop_index] = label_crop(extract(msk, st, grid, 0), r.cell_id)
         for a in mm.values(): a.flush()
         with open(done_f, "a") as fh: fh.write(key + "\n")          # a field is done once its crops are on disk
         n_new += len(grp)
     secs = time.perf_counter() - t0
     cells = cells.drop(columns=["mask_path"])
+    cells["cell_share"] = np.concatenate([(np.asarray(mm["labels"][j:j + 256]) == 1).mean((1, 2, 3)) for j in range(0, len(cells), 256)])
     write_table(cells, cdir/"crops.parquet")
     atomic_write_text(cdir/"crop_summary.json", json.dumps(dict(n_crops=len(cells), dropped_pad=n_pad, dropped_small=n_small, empty_fields=len(empty),
-                                                                size=list(size), crops_per_s=round(n_new/secs, 1) if n_new else None), indent=1))
+                                                                box_um=list(box_um), grid=list(grid), voxel_size_um=list(pl.voxel_size_um),
+                                                                cell_share_mean=float(cells.cell_share.mean()),
+                                                                crops_per_s=round(n_new/secs, 1) if n_new else None), indent=1))
     return cells
 
 # %% ../nbs/03_crop.ipynb #7e5de0d1
@@ -184,26 +222,53 @@ class CropStore:
         x, l = self.read(idx)
         return x.astype(np.float32), l
 
+# %% ../nbs/03_crop.ipynb #56114c7d
+def mask_crops(work_dir,  # a WORK_DIR with crops/
+               dst,  # the new WORK_DIR with masked crops
+               keep: str = "cell",  # cell: every voxel outside the cell of interest set to 0; outside: the cell's own voxels set to 0
+               chunk: int = 64, progress: bool = True) -> Path:
+    "A copy of WORK_DIR's crops showing only the cell of interest (DeepProfiler's `mask_objects`), or everything but it; label crops and split as the source's."
+    from tqdm.auto import tqdm
+    if keep not in ("cell", "outside"): raise InputError(f"keep must be 'cell' or 'outside', got {keep!r}.")
+    src, w = Path(work_dir), Path(dst); out = w/"crops"/"images.npy"
+    if src.resolve() == w.resolve(): raise InputError(f"{dst}: masked crops need another WORK_DIR than their source.")
+    if out.exists(): return w                                          # done before (written last, see below)
+    store = CropStore(src); (w/"crops").mkdir(parents=True, exist_ok=True)
+    claim_settings(w/"mask.json", dict(source=str(src.resolve()), keep=keep), f"mask into another WORK_DIR, or delete {w}")
+    tmp = w/"crops"/".images.npy.part"          # not `atomic_path`: a memmap filled chunk by chunk, renamed only once complete
+    arr = new_npy(tmp, store.images.shape, store.images.dtype)
+    for i in tqdm(range(0, len(store), chunk), desc="mask", disable=not progress):
+        cell = np.asarray(store.labels[i:i + chunk]) == 1
+        arr[i:i + chunk] = np.asarray(store.images[i:i + chunk])*(cell if keep == "cell" else ~cell)[:, None]
+    arr.flush(); del arr
+    if not (w/"crops"/"labels.npy").exists(): (w/"crops"/"labels.npy").symlink_to((src/"crops"/"labels.npy").resolve())
+    for f in ("crops.parquet", "normalization.json"):
+        if (src/"crops"/f).exists(): shutil.copyfile(src/"crops"/f, w/"crops"/f)
+    if (src/"split.csv").exists(): atomic_write_text(w/"split.csv", (src/"split.csv").read_text())
+    os.replace(tmp, out)                                              # last: its presence means the copy is complete
+    return w
+
 # %% ../nbs/03_crop.ipynb #4932d4a3
 def synthetic_names(out_dir, preset: str = "tiny", seed: int = 0, confound: float = 0.0, confound_map: str = "aligned",
-                    confound_kinds=("background", "neighbor"), size=(32, 64, 64)):
-    "(plate folder, WORK_DIR, generator settings) of a synthetic plate under `out_dir`; one name per distinct plate."
+                    confound_kinds=("background", "neighbor"), box_um=CROP_BOX_UM, grid=CROP_GRID):
+    "(plate folder, WORK_DIR, generator settings) of a synthetic plate under `out_dir`; one name per distinct plate, one WORK_DIR per crop box and grid."
     from gradcamo.synth import make_config
     if confound == 0:                                    # map and kinds are irrelevant without confounders
         tag, cfg = f"{preset}_c0_s{seed}", make_config(preset, seed=seed)
     else:
         tag = f"{preset}_c{confound:g}_{confound_map}_{'-'.join(confound_kinds)}_s{seed}"
         cfg = make_config(preset, seed=seed, confound=confound, confound_map=confound_map, confound_kinds=tuple(confound_kinds))
-    return Path(out_dir)/f"plate_{tag}", Path(out_dir)/f"work_{tag}_{'x'.join(map(str, size))}", cfg
+    x = lambda v: "x".join(f"{float(s):g}" for s in v)
+    return Path(out_dir)/f"plate_{tag}", Path(out_dir)/f"work_{tag}_{x(box_um)}um_{x(grid)}", cfg
 
 def synthetic_crops(out_dir, preset: str = "tiny", seed: int = 0, confound: float = 0.0, confound_map: str = "aligned",
-                    confound_kinds=("background", "neighbor"), size=(32, 64, 64), progress: bool = False) -> Path:
+                    confound_kinds=("background", "neighbor"), box_um=CROP_BOX_UM, grid=CROP_GRID, progress: bool = False) -> Path:
     "A WORK_DIR with crops of a synthetic plate (made once, then reused); returns the WORK_DIR."
     from gradcamo.synth import synth_plate
-    plate, work, cfg = synthetic_names(out_dir, preset, seed, confound, confound_map, confound_kinds, size)
+    plate, work, cfg = synthetic_names(out_dir, preset, seed, confound, confound_map, confound_kinds, box_um, grid)
     table = synth_plate(plate, cfg, n_jobs=min(2, os.cpu_count() or 1), progress=progress)
     if not (work/"crops"/"crops.parquet").exists():
-        crop_plate(table, work, size, masks_dir=Path(table).parent/"truth"/"labels", progress=progress)
+        crop_plate(table, work, box_um, grid, masks_dir=Path(table).parent/"truth"/"labels", progress=progress)
     return work
 
 # %% ../nbs/03_crop.ipynb #2260e03f

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np, pandas as pd, tifffile
 
 # %% auto #0
-__all__ = ['CHANNELS', 'REQUIRED_COLUMNS', 'CONTROL_NAMES', 'PRESETS', 'TEST_FRAC', 'CAM_LAYER', 'InputError', 'read_table',
-           'validate_table', 'read_stack', 'stack_shape', 'atomic_path', 'atomic_write_text', 'write_table',
-           'write_stack', 'claim_settings', 'new_npy', 'load_sidecar', 'parse_channels', 'field_key', 'meta_name',
-           'Plate', 'preset', 'begin_scratch', 'end_scratch']
+__all__ = ['CHANNELS', 'REQUIRED_COLUMNS', 'CONTROL_NAMES', 'PRESETS', 'TEST_FRAC', 'CAM_LAYER', 'CAM_METHOD', 'InputError',
+           'read_table', 'validate_table', 'read_stack', 'stack_shape', 'atomic_path', 'atomic_write_text',
+           'write_table', 'write_stack', 'claim_settings', 'new_npy', 'load_sidecar', 'parse_channels', 'field_key',
+           'meta_name', 'Plate', 'preset', 'begin_scratch', 'end_scratch']
 
 # %% ../nbs/00_data.ipynb #88877be1
 CHANNELS = ("DNA", "ER", "RNA", "AGP", "Mito")  # Cell Painting channel order used throughout
@@ -268,21 +268,22 @@ class Plate:
 
 # %% ../nbs/00_data.ipynb #f165cf28
 PRESETS = {
-    "tiny":  dict(plate=dict(), seg_preset="tiny", seg_epochs=10, epochs=2, scale=2, ssl_epochs=2,
+    "tiny":  dict(plate=dict(), seg_preset="tiny", seg_epochs=10, epochs=2, scale=1, seeds=1, ssl_epochs=2,
                   reg_lams=(1.0,), ig_lams=(1.0,), rxrx1=dict(cell_types=("HUVEC", "U2OS"), wells=4, sites=2, size=256)),
     "quick": dict(plate=dict(compounds={"Stavudine": [10.0, 100.0]}, wells_per_treatment=4, sites_per_well=2,
                              field_shape=(32, 192, 192), cells_per_field=30.0, effect=3.0),
-                  seg_preset="quick", seg_epochs=30, epochs=6, scale=2, ssl_epochs=1, reg_lams=(10.0,), ig_lams=(),
+                  seg_preset="quick", seg_epochs=30, epochs=6, scale=1, seeds=3, ssl_epochs=1, reg_lams=(10.0,), ig_lams=(),
                   disk_gib=7.0,   # `du -sh` of a whole quick reproduce's data: 5.5-5.9 GB (`gradcamo reproduce` warns with less free)
                   rxrx1=dict(cell_types=("HEPG2", "HUVEC", "RPE", "U2OS"), wells=6, sites=2, size=512)),
     "paper": dict(plate=dict(compounds={"Stavudine": [10.0, 30.0, 100.0], "Tunicamycin": [0.3, 1.0, 3.0]}, wells_per_treatment=8,
                              sites_per_well=4, field_shape=(40, 384, 384), cells_per_field=110.0),
-                  seg_preset="quick", seg_epochs=160, epochs=30, scale=1, ssl_epochs=40,
+                  seg_preset="quick", seg_epochs=160, epochs=30, scale=1, seeds=5, ssl_epochs=40,
                   reg_lams=(0.3, 1.0, 3.0, 10.0), ig_lams=(0.3, 1.0, 3.0),
                   rxrx1=dict(cell_types=("HEPG2", "HUVEC", "RPE", "U2OS"), experiments=2, plates=2, wells=24, sites=2, size=512)),
 }
 TEST_FRAC = 0.5          # share of each treatment's wells held out for testing (at least one well, at least one left to train)
-CAM_LAYER = "_blocks.1"  # the Grad-CAM layer Grad-CAMO is read at (06_gradcamo)
+CAM_LAYER = "_conv_stem"  # the layer Grad-CAMO is read at, and
+CAM_METHOD = "hirescam"   # the CAM: both chosen by the calibration of 06_gradcamo
 
 def preset(name: str  # tiny | quick | paper
           ) -> dict:

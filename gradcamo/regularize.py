@@ -12,7 +12,7 @@ from .crop import CropStore
 from .cam import GradCAM3D
 
 # %% auto #0
-__all__ = ['cell_fraction', 'CamPenalty', 'InputGradPenalty', 'mask_crops']
+__all__ = ['cell_fraction', 'CamPenalty', 'InputGradPenalty']
 
 # %% ../nbs/09_regularize.ipynb #57cdb889
 def cell_fraction(labels: torch.Tensor,  # (B, Z, Y, X) label crops (1 = the cell of interest)
@@ -61,26 +61,3 @@ class InputGradPenalty:
         if self.lam == 0: return model(x), 0.0
         out, o = self.outside(model, x, lab)
         return out, self.lam*o.mean()
-
-# %% ../nbs/09_regularize.ipynb #58f8fb34
-def mask_crops(work_dir,  # a WORK_DIR with crops/
-               dst,  # the new WORK_DIR with masked crops
-               chunk: int = 64, progress: bool = True) -> Path:
-    "DeepProfiler's `mask_objects`: a copy of the crops with every voxel outside the cell of interest set to 0 (the background level after normalisation)."
-    from tqdm.auto import tqdm
-    src, w = Path(work_dir), Path(dst); out = w/"crops"/"images.npy"
-    if src.resolve() == w.resolve(): raise InputError(f"{dst}: masked crops need another WORK_DIR than their source.")
-    if out.exists(): return w                                          # done before (written last, see below)
-    store = CropStore(src); (w/"crops").mkdir(parents=True, exist_ok=True)
-    tmp = w/"crops"/".images.npy.part"          # not `atomic_path`: a memmap filled chunk by chunk, renamed only once complete
-    arr = new_npy(tmp, store.images.shape, store.images.dtype)
-    for i in tqdm(range(0, len(store), chunk), desc="mask", disable=not progress):
-        lab = np.asarray(store.labels[i:i + chunk])
-        arr[i:i + chunk] = np.asarray(store.images[i:i + chunk])*(lab == 1)[:, None]
-    arr.flush(); del arr
-    if not (w/"crops"/"labels.npy").exists(): (w/"crops"/"labels.npy").symlink_to((src/"crops"/"labels.npy").resolve())
-    for f in ("crops.parquet", "normalization.json"):
-        if (src/"crops"/f).exists(): shutil.copyfile(src/"crops"/f, w/"crops"/f)
-    if (src/"split.csv").exists(): atomic_write_text(w/"split.csv", (src/"split.csv").read_text())
-    os.replace(tmp, out)                                              # last: its presence means the copy is complete
-    return w

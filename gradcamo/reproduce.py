@@ -12,7 +12,7 @@ import string
 
 # %% auto #0
 __all__ = ['RESULTS_BLOCK', 'resolve_dirs', 'record_results', 'ReproduceError', 'find_nbs_dir', 'section_notebooks',
-           'disk_warning', 'reproduce', 'render_results', 'render_readme', 'report']
+           'disk_warning', 'machine_speed', 'record_timing', 'reproduce', 'render_results', 'render_readme', 'report']
 
 # %% ../nbs/90_reproduce.ipynb #4a2c0863
 def resolve_dirs(out_dir=None,  # the notebook's `out_dir` parameter
@@ -85,6 +85,33 @@ def _digest(nb_path: Path, params: dict) -> str:
     h.update(json.dumps(params, sort_keys=True).encode())
     return h.hexdigest()
 
+def machine_speed(steps: int = 12,  # timed training steps (after 2 untimed)
+                  grid=(32, 32, 32), batch_size: int = 16, n_channels: int = 5) -> dict:
+    "The machine's speed in the unit the runs spend their time in: training steps per second of the 3D EfficientNet-B0 on a fixed batch of crops on the CPU."
+    import torch
+    from gradcamo.train import make_model
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn((batch_size, n_channels) + tuple(grid), generator=g), torch.randint(0, 3, (batch_size,), generator=g)
+    m = make_model(3, n_channels); opt = torch.optim.AdamW(m.parameters(), 1e-3)
+    def step():
+        opt.zero_grad(); torch.nn.functional.cross_entropy(m(x), y).backward(); opt.step()
+    for _ in range(2): step()
+    t0 = time.perf_counter()
+    for _ in range(steps): step()
+    secs = time.perf_counter() - t0
+    return dict(train_steps_per_s=round(steps/secs, 3), batch=[batch_size, n_channels, *grid], torch_threads=torch.get_num_threads(),
+                cores=os.cpu_count())
+
+def record_timing(run_dir,  # a reproduce run's folder (its `<notebook>.done.json` and `machine.json`)
+                  fig_dir,  # where results.json is
+                  preset: str) -> dict:
+    "The run's minutes per notebook and in all, with the machine's speed measured by the same run, under `timing` in results.json (timings, marked as such: README's reproduce time is rendered from them)."
+    rd = Path(run_dir)
+    mins = {p.name.removesuffix(".done.json"): json.loads(p.read_text())["seconds"]/60 for p in sorted(rd.glob("*.done.json"))}
+    vals = {f"{preset}_minutes_{k}": v for k, v in mins.items()} | {f"{preset}_minutes_total": sum(mins.values())}
+    if (rd/"machine.json").exists(): vals[f"{preset}_train_steps_per_s"] = json.loads((rd/"machine.json").read_text())["train_steps_per_s"]
+    return record_results(fig_dir, "timing", vals)
+
 def reproduce(preset: str = "quick",  # data size: tiny | quick | paper
               run_dir=None,  # executed notebooks and data (default runs/<preset>)
               fig_dir="figures",  # figures and results.json
@@ -108,6 +135,7 @@ def reproduce(preset: str = "quick",  # data size: tiny | quick | paper
     params = dict(preset=preset, seed=0 if seed is None else seed,
                   out_dir=str(run_dir/"data"), fig_dir=str(fig_dir), **(extra or {}))
     tempfile.gettempdir()      # this process's own temporary folder (kernel connection files) is fixed now, before TMPDIR changes below
+    if preset != "tiny": atomic_write_text(run_dir/"machine.json", json.dumps(machine_speed(), indent=1))   # this run's times, in this machine's speed (bench/reproduce_profile.py)
     bar = tqdm(todo, desc=f"reproduce {preset}", unit="notebook", disable=not progress)
     for nb in bar:
         bar.set_postfix_str(nb.name)
@@ -130,6 +158,7 @@ def reproduce(preset: str = "quick",  # data size: tiny | quick | paper
         shutil.rmtree(tmp, ignore_errors=True)
         atomic_write_text(done, json.dumps(dict(digest=dg, params=params, seconds=round(time.time() - t0, 1))))
     if (run_dir/"tmp").is_dir() and not any((run_dir/"tmp").iterdir()): (run_dir/"tmp").rmdir()
+    if not only and preset != "tiny": record_timing(run_dir, fig_dir, preset)        # a whole run: its time, in its machine's speed
     rj = fig_dir/"results.json"
     root = nbs_dir.parent
     if fig_dir == (root/"figures").absolute() and rj.exists() and RESULTS_BLOCK[0] in (root/"README.md").read_text(): report(root)   # the project's own figures: README's results too

@@ -14,8 +14,8 @@ from skimage.segmentation import relabel_sequential, find_boundaries
 from .data import Plate, InputError, write_stack, read_stack, CHANNELS, atomic_write_text, write_table, claim_settings, PRESETS
 
 # %% auto #0
-__all__ = ['SEG_SCALE', 'cache_dir', 'seg_input', 'train_segmenter', 'SegmenterError', 'load_model', 'segment_field', 'segment',
-           'instance_scores', 'plot_masks']
+__all__ = ['SEG_SCALE', 'EXPECTED_DIAMETER_UM', 'cache_dir', 'seg_input', 'train_segmenter', 'SegmenterError', 'load_model',
+           'mask_qc', 'check_qc', 'segment_field', 'segment', 'instance_scores', 'plot_masks']
 
 # %% ../nbs/02_segment.ipynb #397c611f
 def cache_dir(path=None) -> Path:
@@ -155,6 +155,41 @@ def _use_gpu() -> bool:
     import torch
     return torch.cuda.is_available()
 
+# %% ../nbs/02_segment.ipynb #a47cfdd3
+EXPECTED_DIAMETER_UM = {"cell": 15.0, "nucleus": 9.0}   # typical cultured cells / nuclei (HepG2, U2OS): the centre of `mask_qc`'s plausibility band
+
+def mask_qc(mask: np.ndarray,  # (Z, Y, X) labels of one field
+            voxel_um,  # (z, y, x) µm
+            expected_diameter_um: float,  # what a typical object measures
+            size_band: float = 2.0,  # a median diameter more than this factor off the expected one fails
+            max_cut_z: float = 0.5,  # more than this share of objects touching the top or bottom slice fails
+           ) -> dict:
+    "Per-field plausibility of a segmentation: counts, sizes in µm, coverage, objects cut by the z range; `qc_ok` and the reason when not."
+    ids, vol = np.unique(mask[mask > 0], return_counts=True)
+    vox = float(np.prod(voxel_um)); n = len(ids)
+    d = (6*vol*vox/np.pi)**(1/3) if n else np.zeros(0)                  # equivalent-sphere diameter, µm
+    cut = np.isin(ids, np.union1d(np.unique(mask[0]), np.unique(mask[-1]))) if n else np.zeros(0, bool)
+    covered = float((mask > 0).mean())
+    per_expected = n/max(covered*mask.size*vox/(np.pi/6*expected_diameter_um**3), 1e-9) if n else 0.0
+    med = float(np.median(d)) if n else float("nan")
+    reason = ("no objects" if n == 0 else
+              f"median object {med:.1f} µm across, expected about {expected_diameter_um:g} µm" if not 1/size_band <= med/expected_diameter_um <= size_band else
+              f"{cut.mean():.0%} of objects cut by the z range" if cut.mean() > max_cut_z else "")
+    return dict(n_objects=n, median_diameter_um=med, p10_diameter_um=float(np.percentile(d, 10)) if n else float("nan"),
+                p90_diameter_um=float(np.percentile(d, 90)) if n else float("nan"), covered_share=covered,
+                cut_by_z_share=float(cut.mean()) if n else 0.0, objects_per_expected=per_expected, qc_ok=not reason, qc_reason=reason)
+
+def check_qc(tab: pd.DataFrame,  # `segment`'s per-field table
+             max_failed: float = 0.5,  # stop when more than this share of fields fails
+             src: str = "segmentation") -> None:
+    "Stop (InputError naming the fields and the fixes) when most fields' masks are implausible."
+    bad = tab[~tab.qc_ok.astype(bool)]
+    if len(bad) > max_failed*len(tab):
+        ex = "; ".join(f"{k}: {r}" for k, r in zip(bad.Metadata_Key[:3], bad.qc_reason[:3]))
+        raise InputError(f"{src}: {len(bad)} of {len(tab)} fields fail segmentation QC ({ex}{' ...' if len(bad) > 3 else ''}). "
+                         "Check the voxel size (voxel_size_um in dataset.json), the model (--model) and the cell diameter (--diameter, px), "
+                         "or pass your own masks (--masks DIR).")
+
 # %% ../nbs/02_segment.ipynb #294d127b
 def segment_field(model, stack: np.ndarray,  # (Z, C, Y, X)
                   channels=CHANNELS, target="cell", mode="stitch", diameter=None, stitch_threshold=0.25,
@@ -184,8 +219,9 @@ def segment(metadata,  # metadata table (or its folder) in the input format
             stitch_threshold: float = 0.25, cyto: str = "AGP", nucleus: str = "DNA", channels=None,
             min_volume: int = 100,  # remove objects smaller than this (voxels): slivers that stitching left alone
             cache=None, seg_preset: str = "quick", seg_seed: int = 1000, seg_epochs: int = PRESETS["quick"]["seg_epochs"],
+            expected_diameter_um: float | None = None,  # for the QC (`mask_qc`); default: --diameter at the plate's voxel size, else EXPECTED_DIAMETER_UM
             progress: bool = True) -> pd.DataFrame:
-    "Segment every field of a plate; returns the per-field table (also written to WORK_DIR/segmentation.csv)."
+    "Segment every field of a plate; returns the per-field table with its QC (also written to WORK_DIR/segmentation.csv); warns naming the fields whose masks look implausible."
     from tqdm.auto import tqdm
     pl = Plate(metadata, channels=channels)
     work = Path(work_dir); _outside(work, pl.root); (work/"masks").mkdir(parents=True, exist_ok=True)
@@ -195,6 +231,7 @@ def segment(metadata,  # metadata table (or its folder) in the input format
     claim_settings(work/"segment.json", settings, "use another WORK_DIR, or delete it to start over")
     net = None
     vz, vy, _ = pl.voxel_size_um
+    expected = expected_diameter_um or (diameter*vy if diameter else EXPECTED_DIAMETER_UM[target])
     for i in tqdm(range(len(pl)), desc="segment", unit="field", disable=not progress):
         key = pl.fields.key[i]
         out, rec = work/"masks"/f"{key}.tif", work/"masks"/f"{key}.json"
@@ -212,15 +249,23 @@ def segment(metadata,  # metadata table (or its folder) in the input format
         n = int(masks.max())
         if n == 0: warnings.warn(f"{key}: no cells found in this field (row {i} of {pl.table_path}); it contributes no cells.")
         write_stack(out, masks, "ZYX")
-        atomic_write_text(rec, json.dumps(dict(key=key, n_cells=n, seconds=round(secs, 3))))
+        atomic_write_text(rec, json.dumps(dict(key=key, n_cells=n, seconds=round(secs, 3), expected_diameter_um=expected,
+                                               qc=mask_qc(masks, pl.voxel_size_um, expected))))
     rows = []
     for i in range(len(pl)):
-        r = json.loads((work/"masks"/f"{pl.fields.key[i]}.json").read_text())
+        f_rec = work/"masks"/f"{pl.fields.key[i]}.json"; r = json.loads(f_rec.read_text())
+        if r.get("expected_diameter_um") != expected or "qc" not in r:     # QC of another expected size (or none yet): from the mask, recorded
+            r.update(expected_diameter_um=expected, qc=mask_qc(tifffile.imread(work/"masks"/f"{r['key']}.tif"), pl.voxel_size_um, expected))
+            atomic_write_text(f_rec, json.dumps(r))
         m = pl.meta(i)
         rows.append(dict({k: m[k] for k in ("Metadata_Plate", "Metadata_Well", "Metadata_Site", "Metadata_Treatment")},
-                         Metadata_Key=r["key"], n_cells=r["n_cells"], seconds=r["seconds"], mask_path=f"masks/{r['key']}.tif"))
+                         Metadata_Key=r["key"], n_cells=r["n_cells"], seconds=r["seconds"], mask_path=f"masks/{r['key']}.tif", **r["qc"]))
     tab = pd.DataFrame(rows)
     write_table(tab, work/"segmentation.csv")
+    bad = tab[~tab.qc_ok]
+    if len(bad): warnings.warn(f"{len(bad)} of {len(tab)} fields' masks look implausible (expected objects about {expected:g} µm across): "
+                               + "; ".join(f"{k}: {r}" for k, r in zip(bad.Metadata_Key[:5], bad.qc_reason[:5])) + (" ..." if len(bad) > 5 else "")
+                               + f". QC per field in {work/'segmentation.csv'}; check the voxel size (dataset.json), --model and --diameter.")
     return tab
 
 # %% ../nbs/02_segment.ipynb #a36bb894

@@ -273,16 +273,20 @@ def _render(rng, cells: pd.DataFrame, lab, nuc, dcell, dnuc, cfg: SynthConfig, b
     agp = memb*L.membrane + cyto*L.cortex*np.clip((dcell - L.cortex_start)/L.cortex_width, 0, 1) + cyto*L.agp_cyto + golgi
     bright = P("brightness", 1.0)
     stack = np.stack([dna, er + L.er_rna_bleed*rna, rna, agp, mito])*bright
-    if n_debris > 0:   # debris: bright specks outside cells (the background confounder)
+    debris = None
+    if n_debris > 0:   # debris: bright specks outside cells (the background confounder), added by `_optics_camera` outside the cells only
         bg_idx = np.flatnonzero(~incell)
         deb = _splat(shape, _points(rng, bg_idx, n_debris, shape), np.float32(1), L.debris_blur)*(L.debris_peak/_blob_peak(L.debris_blur))
-        stack += deb[None]*np.array(L.debris_colour, np.float32)[:, None, None, None]
-    return stack, memb
+        debris = deb[None]*np.array(L.debris_colour, np.float32)[:, None, None, None]
+    return stack, debris
 
 # %% ../nbs/01_synth.ipynb #85ce8590
 CHANNEL_GAIN = np.array([1.0, 0.6, 0.5, 0.7, 0.8], np.float32)  # relative dye brightness DNA, ER, RNA, AGP, Mito
 
-def _optics_camera(rng, stack, cfg: SynthConfig, bg_level: float):
+def _optics(rng, stack, cfg: SynthConfig, bg_level: float,
+            outside=None,  # (Z, Y, X) bool, no cell there: the only voxels the planted cue (haze above 1, debris) reaches
+            debris=None):  # (C, Z, Y, X) debris specks (the cue), or None
+    "Expected signal (C, Z, Y, X) at the camera, before noise: blur, depth, vignetting, haze, and the cue outside the cells."
     C, Z, Y, X = stack.shape
     vz = cfg.voxel_um[0]
     zf = np.arange(Z, dtype=np.float32)[:, None, None]
@@ -292,12 +296,21 @@ def _optics_camera(rng, stack, cfg: SynthConfig, bg_level: float):
     cy, cx = rng.uniform(0.35, 0.65)*Y, rng.uniform(0.35, 0.65)*X
     vign = 1 - 0.3*(((yy - cy)/Y)**2 + ((xx - cx)/X)**2)*2
     bgtex = 1 + 0.15*np.tanh(smooth_noise(rng, (Z, Y, X), (2, 8, 8)))
-    out = np.empty((Z, C, Y, X), np.uint16)
+    out = np.empty(stack.shape, np.float32)
     for c in range(C):
         v = ndi.gaussian_filter(stack[c], (1.0, 0.7, 0.7))
         v = (1 - w_deep)*v + w_deep*ndi.gaussian_filter(v, 1.6)
-        v = (v*atten + 0.04*bg_level*bgtex)*vign*CHANNEL_GAIN[c % len(CHANNEL_GAIN)]
-        lam = np.clip(v, 0, None)*cfg.photons
+        cue = np.float32(0.04*(bg_level - 1))*bgtex + (debris[c] if debris is not None else 0)   # after the blur, masked: no cue inside a cell
+        if outside is not None: cue = cue*outside
+        out[c] = (v*atten + 0.04*bgtex + cue)*vign*CHANNEL_GAIN[c % len(CHANNEL_GAIN)]
+    return out
+
+def _optics_camera(rng, stack, cfg: SynthConfig, bg_level: float, outside=None, debris=None):
+    "The recorded (Z, C, Y, X) uint16 field: `_optics`, then photon (Poisson) and read (Gaussian) noise and the camera offset."
+    v = _optics(rng, stack, cfg, bg_level, outside, debris)
+    out = np.empty((v.shape[1], v.shape[0]) + v.shape[2:], np.uint16)
+    for c in range(len(v)):
+        lam = np.clip(v[c], 0, None)*cfg.photons
         counts = rng.poisson(lam).astype(np.float32) + rng.normal(cfg.offset, cfg.read_noise, lam.shape).astype(np.float32)
         out[:, c] = np.clip(np.round(counts), 0, 65535).astype(np.uint16)
     return out
@@ -321,8 +334,8 @@ def synth_field(cfg: SynthConfig, row: pd.Series, index: int):
     bg_level = 1.0 + (3.0*s*row.cue if bg_on else 0.0)
     area_frac = np.prod(cfg.field_shape[1:])/(128*128)
     n_debris = int(rng.poisson(25*s*row.cue*area_frac)) if bg_on else 0
-    stack, _ = _render(rng, cells, lab, nuc, dcell, dnuc, cfg, bg_level, n_debris)
-    img = _optics_camera(rng, stack, cfg, bg_level)
+    stack, debris = _render(rng, cells, lab, nuc, dcell, dnuc, cfg, bg_level, n_debris)
+    img = _optics_camera(rng, stack, cfg, bg_level, lab == 0, debris)
     n = len(cells)
     idx = np.arange(1, n + 1)
     com = np.array(ndi.center_of_mass(np.ones_like(lab), lab, idx)).reshape(n, 3) if n else np.zeros((0, 3))
