@@ -8,13 +8,12 @@ import json, os, shutil, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, tifffile
 from scipy import ndimage as ndi
-from .data import Plate, InputError, CHANNELS, atomic_write_text, new_npy, write_table, claim_settings, stack_shape
+from .data import Plate, InputError, CHANNELS, atomic_write_text, new_npy, write_table, claim_settings, stack_shape, resample
 from .segment import _outside
 
 # %% auto #0
-__all__ = ['CROP_BOX_UM', 'CROP_GRID', 'plate_percentiles', 'normalize', 'crop_box', 'grid_scale', 'resample', 'cell_table',
-           'extract', 'label_crop', 'crop_plate', 'CropStore', 'mask_crops', 'synthetic_names', 'synthetic_crops',
-           'plot_crops']
+__all__ = ['CROP_BOX_UM', 'CROP_GRID', 'plate_percentiles', 'normalize', 'crop_box', 'grid_scale', 'cell_table', 'extract',
+           'label_crop', 'crop_plate', 'CropStore', 'mask_crops', 'synthetic_names', 'synthetic_crops', 'plot_crops']
 
 # %% ../nbs/03_crop.ipynb #dd594bce
 def plate_percentiles(pl: Plate, lo: float = 1.0, hi: float = 99.9, n_per_field: int = 20000, seed: int = 0) -> dict:
@@ -56,17 +55,6 @@ def grid_scale(shape,  # (Z, Y, X) of the field in its own voxels
     f = np.asarray(voxel_um, float)*np.asarray(grid, float)/np.asarray(box_um, float)
     out = tuple(int(max(1, round(s*k))) for s, k in zip(shape, f))
     return out, np.asarray(out, float)/np.asarray(shape, float)
-
-def resample(arr: np.ndarray,  # (..., Z, Y, X) image or (Z, Y, X) label volume
-             out_shape,  # target (Z, Y, X)
-             labels: bool = False):  # nearest neighbour (labels) instead of linear with anti-aliasing
-    "`arr` resampled to `out_shape` over the same physical extent (scikit-image's `resize`, voxel centres aligned)."
-    from skimage.transform import resize
-    out_shape = tuple(out_shape)
-    if arr.shape[-3:] == out_shape: return arr
-    if labels: return resize(arr, out_shape, order=0, preserve_range=True, anti_aliasing=False).astype(arr.dtype)
-    return np.stack([resize(a, out_shape, order=1, preserve_range=True, anti_aliasing=True).astype(np.float32)
-                     for a in arr.reshape((-1,) + arr.shape[-3:])]).reshape(arr.shape[:-3] + out_shape)
 
 def cell_table(mask: np.ndarray, size=CROP_GRID,
                scale=(1.0, 1.0, 1.0),  # factor per axis from the mask's voxels to the crop grid (`grid_scale`)

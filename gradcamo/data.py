@@ -11,7 +11,7 @@ import numpy as np, pandas as pd, tifffile
 
 # %% auto #0
 __all__ = ['CHANNELS', 'REQUIRED_COLUMNS', 'CONTROL_NAMES', 'PRESETS', 'TEST_FRAC', 'CAM_LAYER', 'CAM_METHOD', 'InputError',
-           'read_table', 'validate_table', 'read_stack', 'stack_shape', 'atomic_path', 'atomic_write_text',
+           'read_table', 'validate_table', 'read_stack', 'stack_shape', 'resample', 'atomic_path', 'atomic_write_text',
            'write_table', 'write_stack', 'claim_settings', 'new_npy', 'load_sidecar', 'parse_channels', 'field_key',
            'meta_name', 'Plate', 'preset', 'begin_scratch', 'end_scratch']
 
@@ -133,6 +133,17 @@ def stack_shape(path: str | Path,  # TIFF / OME-TIFF z-stack
         with tifffile.TiffFile(path) as tf: axes, shape = tf.series[0].axes, tf.series[0].shape
     except Exception as e: raise InputError(f"{path}: cannot be read as TIFF ({type(e).__name__}: {e}).") from None
     return _to_zcyx(np.broadcast_to(np.uint8(0), shape), axes, path).shape      # a zero-stride stand-in: same axis rules, no memory
+
+def resample(arr: np.ndarray,  # (..., Z, Y, X) image or (Z, Y, X) label volume
+             out_shape,  # target (Z, Y, X)
+             labels: bool = False):  # nearest neighbour (labels) instead of linear with anti-aliasing
+    "`arr` resampled to `out_shape` over the same physical extent (scikit-image's `resize`, voxel centres aligned): crops to the network's grid (`03_crop`), fields to the segmenter's voxel size (`02_segment`)."
+    from skimage.transform import resize
+    out_shape = tuple(out_shape)
+    if arr.shape[-3:] == out_shape: return arr
+    if labels: return resize(arr, out_shape, order=0, preserve_range=True, anti_aliasing=False).astype(arr.dtype)
+    return np.stack([resize(a, out_shape, order=1, preserve_range=True, anti_aliasing=True).astype(np.float32)
+                     for a in arr.reshape((-1,) + arr.shape[-3:])]).reshape(arr.shape[:-3] + out_shape)
 
 # %% ../nbs/00_data.ipynb #1933292c
 @contextmanager

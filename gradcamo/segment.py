@@ -11,7 +11,7 @@ from pathlib import Path
 from unittest.mock import patch
 import numpy as np, pandas as pd, tifffile
 from skimage.segmentation import relabel_sequential, find_boundaries
-from .data import Plate, InputError, write_stack, read_stack, CHANNELS, atomic_write_text, write_table, claim_settings, PRESETS
+from .data import Plate, InputError, write_stack, read_stack, CHANNELS, atomic_write_text, write_table, claim_settings, PRESETS, resample
 
 # %% auto #0
 __all__ = ['SEG_SCALE', 'EXPECTED_DIAMETER_UM', 'cache_dir', 'seg_input', 'train_segmenter', 'SegmenterError', 'load_model',
@@ -212,6 +212,12 @@ def _outside(work: Path, inp: Path):
     if w == i or i in w.parents:
         raise InputError(f"WORK_DIR {work} is inside the input folder {inp}; gradcamo never writes into the input folder. Pick another WORK_DIR.")
 
+def _segmenter_voxel(model: str, seg_preset: str, seg_seed: int, voxel_um) -> tuple:
+    "The voxel size a field is segmented at: the offline segmenter's training plate's; a Cellpose or user model works at the plate's own (its diameter in px sets its scale)."
+    if model != "synthetic": return tuple(voxel_um)
+    from gradcamo.synth import make_config
+    return tuple(make_config(seg_preset, seed=seg_seed).voxel_um)
+
 def segment(metadata,  # metadata table (or its folder) in the input format
             work_dir,  # where masks/ and segmentation.csv go
             model: str = "synthetic", mode: str = "stitch", target: str = "cell",
@@ -232,6 +238,7 @@ def segment(metadata,  # metadata table (or its folder) in the input format
     net = None
     vz, vy, _ = pl.voxel_size_um
     expected = expected_diameter_um or (diameter*vy if diameter else EXPECTED_DIAMETER_UM[target])
+    at = _segmenter_voxel(model, seg_preset, seg_seed, pl.voxel_size_um)        # the offline segmenter works at the voxel size it learned
     for i in tqdm(range(len(pl)), desc="segment", unit="field", disable=not progress):
         key = pl.fields.key[i]
         out, rec = work/"masks"/f"{key}.tif", work/"masks"/f"{key}.json"
@@ -241,15 +248,19 @@ def segment(metadata,  # metadata table (or its folder) in the input format
             diam = diameter or d0
         stack = pl.read(i)
         t0 = time.perf_counter()
+        shape = stack[:, 0].shape
+        grid = tuple(max(1, round(s*v/a)) for s, v, a in zip(shape, pl.voxel_size_um, at))
+        x = stack if grid == shape else resample(stack.transpose(1, 0, 2, 3), grid).transpose(1, 0, 2, 3)
         with _cellpose_bars(progress):
-            masks = segment_field(net, stack, pl.channels, target, mode, diam, stitch_threshold, vz/vy, cyto, nucleus, min_volume=min_volume)
+            masks = segment_field(net, x, pl.channels, target, mode, diam, stitch_threshold, at[0]/at[1], cyto, nucleus, min_volume=min_volume)
+        if grid != shape: masks = relabel_sequential(resample(masks, shape, labels=True))[0].astype(masks.dtype)   # back to the field's voxels
         secs = time.perf_counter() - t0
         if masks.shape != stack[:, 0].shape:
             raise InputError(f"{key}: mask shape {masks.shape} differs from the image's (Z, Y, X) {stack[:, 0].shape}.")
         n = int(masks.max())
         if n == 0: warnings.warn(f"{key}: no cells found in this field (row {i} of {pl.table_path}); it contributes no cells.")
         write_stack(out, masks, "ZYX")
-        atomic_write_text(rec, json.dumps(dict(key=key, n_cells=n, seconds=round(secs, 3), expected_diameter_um=expected,
+        atomic_write_text(rec, json.dumps(dict(key=key, n_cells=n, seconds=round(secs, 3), segmented_at_um=list(at), expected_diameter_um=expected,
                                                qc=mask_qc(masks, pl.voxel_size_um, expected))))
     rows = []
     for i in range(len(pl)):
