@@ -8,13 +8,15 @@ import inspect, json, os, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from sklearn.metrics import balanced_accuracy_score
-from .data import InputError, atomic_write_text, write_table, CAM_LAYER, CAM_METHOD, PRESETS
+import tifffile
+from .data import InputError, atomic_path, atomic_write_text, write_table, CAM_LAYER, CAM_METHOD, PRESETS
 from .crop import CropStore
 from .train import batches, prep, load_checkpoint, load_split, device_of
 
 # %% auto #0
-__all__ = ['OWN_CAMS', 'GradCAM3D', 'view_target', 'upsample', 'gradcamo_scores', 'reference_cam', 'pgc_cam', 'last_epoch',
-           'score_cells', 'plot_examples', 'plot_distribution', 'well_bootstrap', 'plot_calibration']
+__all__ = ['OWN_CAMS', 'GRADCAMO_COLUMNS', 'GradCAM3D', 'view_target', 'upsample', 'gradcamo_scores', 'reference_cam', 'pgc_cam',
+           'last_epoch', 'score_cells', 'with_gradcamo', 'gradcamo_wells', 'join_gradcamo', 'export_cams',
+           'plot_examples', 'plot_distribution', 'well_bootstrap', 'plot_calibration']
 
 # %% ../nbs/06_gradcamo.ipynb #c452f715
 class GradCAM3D:
@@ -173,7 +175,7 @@ def score_cells(work_dir,  # the model's WORK_DIR (train/ checkpoints, split.csv
     sc = pd.concat(parts).sort_index(); pr = pd.concat(preds).sort_index()
     tt = t.iloc[sc.index]
     meta = tt[[c for c in t.columns if c.startswith("Metadata_")]].reset_index(drop=True)
-    cells = pd.concat([meta, pd.DataFrame(dict(cell_id=tt.cell_id.to_numpy(), split=tt.Metadata_Split.to_numpy(),
+    cells = pd.concat([meta, pd.DataFrame(dict(cell_id=tt.cell_id.to_numpy(), crop_index=tt.crop_index.to_numpy(), split=tt.Metadata_Split.to_numpy(),
                                                label=tt.Metadata_Treatment.to_numpy(), pred=[classes[i] for i in pr] if classes else None)),
                        sc.reset_index(drop=True)], axis=1)
     summary = _summary(cells, epoch, layer, method, target, bool(classes))
@@ -181,7 +183,83 @@ def score_cells(work_dir,  # the model's WORK_DIR (train/ checkpoints, split.csv
         sfx = _out_suffix(work, data, epoch, method, split, layer, target, default_target)
         write_table(cells, work/f"cells{sfx}.parquet")
         atomic_write_text(work/f"summary{sfx}.json", json.dumps(summary, indent=1))
+        if sfx == "" and (work/"profiles.parquet").exists(): join_gradcamo(work)    # the default scoring joins the profiles (below)
     return cells, summary
+
+# %% ../nbs/06_gradcamo.ipynb #6cdaeb09
+GRADCAMO_COLUMNS = {"gradcamo": "Metadata_GradCAMO", "neighbor_share": "Metadata_GradCAMO_NeighborShare",
+                    "background_share": "Metadata_GradCAMO_BackgroundShare", "chance": "Metadata_GradCAMO_Chance"}
+
+def with_gradcamo(profiles: pd.DataFrame,  # one row per cell with Metadata_CellId (`gradcamo.profile.profiles`)
+                  cells: pd.DataFrame,  # `score_cells`' table of the same WORK_DIR
+                 ) -> pd.DataFrame:
+    "The profiles with each cell's Grad-CAMO, neighbour and background shares and chance as `Metadata_` columns (joined on the crop; NaN where a cell was not scored)."
+    q = cells[["crop_index", *GRADCAMO_COLUMNS]].rename(columns={"crop_index": "Metadata_CropIndex", **GRADCAMO_COLUMNS})
+    out = profiles.drop(columns=[c for c in GRADCAMO_COLUMNS.values() if c in profiles]).merge(q, on="Metadata_CropIndex", how="left", validate="one_to_one")
+    return out[[c for c in out if c.startswith("Metadata_")] + [c for c in out if not c.startswith("Metadata_")]]
+
+def gradcamo_wells(df: pd.DataFrame  # profiles `with_gradcamo`
+                  ) -> pd.DataFrame:
+    "Per well: cells, cells scored, mean Grad-CAMO, share of cells on the cell (Grad-CAMO > 0.5) and above chance."
+    g, ch = df.Metadata_GradCAMO, df.Metadata_GradCAMO_Chance
+    d = df.assign(_s=g.notna(), _on=(g > 0.5).where(g.notna()), _up=(g > ch).where(g.notna()))
+    return (d.groupby(["Metadata_Plate", "Metadata_Well"]).agg(Metadata_Treatment=("Metadata_Treatment", "first"), Metadata_Split=("Metadata_Split", "first"),
+                                                               n_cells=("_s", "size"), n_scored=("_s", "sum"), gradcamo_mean=("Metadata_GradCAMO", "mean"),
+                                                               share_on_cell=("_on", "mean"), share_above_chance=("_up", "mean")).reset_index())
+
+def join_gradcamo(work_dir) -> pd.DataFrame:
+    "Join WORK_DIR's cells.parquet (the default scoring) to its profiles.parquet and profiles_sphered.parquet; write gradcamo_wells.csv; return that table."
+    work = Path(work_dir)
+    if not (work/"cells.parquet").exists(): raise InputError(f"{work/'cells.parquet'} missing: run `gradcamo score {work}` first.")
+    if not (work/"profiles.parquet").exists(): raise InputError(f"{work/'profiles.parquet'} missing: run `gradcamo profile {work}` first.")
+    cells = pd.read_parquet(work/"cells.parquet")
+    for nm in ("profiles.parquet", "profiles_sphered.parquet"):
+        if (work/nm).exists(): write_table(with_gradcamo(pd.read_parquet(work/nm), cells), work/nm)
+    wells = gradcamo_wells(pd.read_parquet(work/"profiles.parquet"))
+    write_table(wells, work/"gradcamo_wells.csv")
+    return wells
+
+# %% ../nbs/06_gradcamo.ipynb #81d59c44
+def _pick(work: Path, cells: str) -> list[int]:
+    "Crop indices from 'top:N,bottom:N' (by Grad-CAMO among scored test cells) and/or explicit crop indices."
+    out = []
+    for tok in [t.strip() for t in str(cells).split(",") if t.strip()]:
+        if ":" in tok:
+            kind, n = tok.split(":", 1)
+            if kind not in ("top", "bottom") or not n.isdigit(): raise InputError(f"--cells {tok!r}: use top:N, bottom:N or crop indices, e.g. top:3,bottom:3,17.")
+            if not (work/"cells.parquet").exists(): raise InputError(f"{work/'cells.parquet'} missing: run `gradcamo score {work}` before choosing cells by Grad-CAMO.")
+            c = pd.read_parquet(work/"cells.parquet").query("split == 'test'").dropna(subset=["gradcamo"])
+            out += (c.nlargest if kind == "top" else c.nsmallest)(int(n), "gradcamo").crop_index.astype(int).tolist()
+        elif tok.isdigit(): out.append(int(tok))
+        else: raise InputError(f"--cells {tok!r}: use top:N, bottom:N or crop indices, e.g. top:3,bottom:3,17.")
+    return list(dict.fromkeys(out))
+
+def export_cams(work_dir,  # the model's WORK_DIR (crops, checkpoints; cells.parquet to choose by Grad-CAMO)
+                out_dir,  # where the OME-TIFFs go
+                cells: str = "top:3,bottom:3",  # top:N, bottom:N and/or crop indices, comma-separated
+                layer: str = CAM_LAYER, method: str = CAM_METHOD) -> list[Path]:
+    "One OME-TIFF per chosen cell: crop channels + label crop + upsampled CAM as channels (C, Z, Y, X) with the voxel size in µm."
+    work, out = Path(work_dir), Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    store = CropStore(work); model, classes, st = load_checkpoint(work)
+    cj = json.loads((work/"crop.json").read_text()) if (work/"crop.json").exists() else {}
+    vox = [b/g for b, g in zip(cj["box_um"], cj["grid"])] if "box_um" in cj else [1.0, 1.0, 1.0]
+    names = list(cj.get("channels") or [f"channel {i}" for i in range(store.images.shape[1])]) + ["labels (1 cell, 2 other cells)", f"CAM ({method} at {layer})"]
+    idx = _pick(work, cells)
+    bad = [i for i in idx if not 0 <= i < len(store)]
+    if bad: raise InputError(f"crop index {bad[0]} not in {work/'crops'} ({len(store)} crops).")
+    gc, paths = GradCAM3D(model, layer, kind=method), []
+    for i in idx:
+        x, l = store[[i]]
+        cam, _ = gc(prep(torch.from_numpy(x), st["scale"]))
+        vol = np.concatenate([x[0], l[0][None].astype(np.float32), upsample(cam, x.shape[2:])[0].numpy()[None]], 0).astype(np.float32)
+        r = store.table.iloc[i]
+        p = out/f"{r.get('Metadata_Key', 'crop')}_cell{int(r.cell_id)}_crop{i}.ome.tif"
+        with atomic_path(p) as tmp:
+            tifffile.imwrite(tmp, vol, ome=True, photometric="minisblack", metadata=dict(
+                axes="CZYX", PhysicalSizeZ=vox[0], PhysicalSizeY=vox[1], PhysicalSizeX=vox[2],
+                PhysicalSizeZUnit="µm", PhysicalSizeYUnit="µm", PhysicalSizeXUnit="µm", Channel=dict(Name=names)))
+        paths.append(p)
+    return paths
 
 # %% ../nbs/06_gradcamo.ipynb #3109af6d
 def plot_examples(work_dir, cells: pd.DataFrame, layer: str = CAM_LAYER, path=None, title: str = "", n_each: int = 2, method: str = CAM_METHOD):

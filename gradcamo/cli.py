@@ -32,10 +32,18 @@ def _cmd_validate(a):
           f"{f.treatment.nunique()} treatments ({int(f.is_control.sum())} control fields), channels {','.join(pl.channels)}"
           + ("" if a.images else "; images not read (use --images)"))
 
+def _cmd_import(a):
+    from gradcamo.data import import_hcs
+    t = import_hcs(a.plate_zarr, a.treatments, a.out_dir)
+    pl = Plate(t)
+    print(f"{t}: {len(pl)} fields of {pl.fields.well.nunique()} wells, {pl.fields.treatment.nunique()} treatments; channels {','.join(pl.channels)}; "
+          f"voxel {pl.voxel_size_um} µm (dataset.json); images read in place from {a.plate_zarr}")
+
 def _seg_kw(a) -> dict:
     "The offline segmenter of `--preset` (one cached model per preset), unless --seg-epochs says otherwise."
     p = preset(a.preset)
-    return dict(seg_preset=p["seg_preset"], seg_seed=a.seg_seed, seg_epochs=a.seg_epochs or p["seg_epochs"])
+    return dict(seg_preset=p["seg_preset"], seg_seed=a.seg_seed,
+                seg_epochs=a.seg_epochs or p["seg_epochs_nucleus" if getattr(a, "target", "cell") == "nucleus" else "seg_epochs"])
 
 def _cmd_train_segmenter(a):
     k = _seg_kw(a)
@@ -78,19 +86,28 @@ def _cmd_profile(a):
     if a.epoch is not None:
         df = _prof.profiles(work, a.epoch, a.layer, device=a.device); sph = _prof.spherize(df)
         f = _prof.write_profiles(work, df, sph, a.layer, a.epoch)
-        m, per = _prof.retrieval_map(_prof.aggregate_wells(sph[sph.Metadata_Split == "test"]))
-        print(f"epoch {a.epoch}: {len(df)} profiles ({len(_prof.features_of(df))} features) in {f}; test-well mAP {m:.3f}")
+        m, per, wl = _prof.retrieval_map(sph[sph.Metadata_Split == "test"])
+        print(f"epoch {a.epoch}: {len(df)} profiles ({len(_prof.features_of(df))} features) in {f}; retrieval mAP {m:.3f} "
+              f"(chance {per.chance.mean():.3f}), {wl.below_corrected_p.mean():.0%} of {len(wl)} treated test wells retrieved at p < 0.05")
         return
     res, emb = _prof.profile_epochs(work, layer=a.layer, umap=not a.no_umap, progress=not a.quiet)
     if emb:
         (work/"figures").mkdir(exist_ok=True)
         _prof.plot_umaps(emb, work/"figures"/f"umap_epochs{_prof.profile_suffix(a.layer)}.gif", title="sphered test-cell profiles,")
     print(res.round(4).to_string(index=False))
+    if a.with_gradcamo:
+        wq = _cam.join_gradcamo(work)
+        print(f"Grad-CAMO joined to {work/'profiles.parquet'} (Metadata_GradCAMO*); per well in {work/'gradcamo_wells.csv'}: "
+              f"share of cells on the cell {wq.share_on_cell.min():.0%}-{wq.share_on_cell.max():.0%}")
 
 def _cmd_score(a):
     cells, summ = _cam.score_cells(a.work_dir, a.epoch, a.layer, a.target, a.batch_size, a.device, progress=not a.quiet,
                                    data_dir=a.data_dir, split=a.split, method=a.method)
     print(json.dumps(summ, indent=1))
+
+def _cmd_export_cams(a):
+    ps = _cam.export_cams(a.work_dir, a.out_dir, a.cells, a.layer, a.method)
+    print(f"{len(ps)} OME-TIFF(s) (crop channels, labels, CAM; C, Z, Y, X with µm voxel size) in {a.out_dir}: " + ", ".join(p.name for p in ps[:3]) + (" ..." if len(ps) > 3 else ""))
 
 def _cmd_run(a):
     p = preset(a.preset)
@@ -184,11 +201,15 @@ def _p_validate(q):
     q.add_argument("metadata", help="metadata.csv / .parquet or its folder"); _o_channels(q)
     q.add_argument("--images", action="store_true", help="also read every image")
 
+def _p_import(q):
+    q.add_argument("plate_zarr", help="an OME-Zarr HCS plate (plate -> wells -> fields)"); q.add_argument("out_dir", help="where metadata.csv and dataset.json go")
+    q.add_argument("--treatments", required=True, help="plate-map .csv: well, treatment[, dose, is_control, ...]")
+
 def _p_train_segmenter(q): _o_preset(q); _o_segmenter(q)
 
 def _p_segment(q):
     q.add_argument("metadata"); q.add_argument("work_dir"); _o_preset(q); _o_segmenter(q); _o_channels(q)
-    q.add_argument("--model", default="synthetic", help="synthetic (offline default) | cellpose name (cyto3, nuclei, ...) | model file")
+    q.add_argument("--model", default="auto", help="auto: Cellpose's cyto3/nuclei if their weights are on this machine, else synthetic (the offline one) | cellpose name | model file")
     q.add_argument("--mode", default="stitch", choices=["stitch", "3d"], help="stitch: 2D per slice linked across z (the paper); 3d: do_3D")
     q.add_argument("--diameter", type=float, default=None, help="cell diameter in px (default: the model's)")
     q.add_argument("--stitch-threshold", type=float, default=0.25)
@@ -219,6 +240,7 @@ def _p_mask(q):
 def _p_profile(q):
     q.add_argument("work_dir"); q.add_argument("--epoch", type=int, default=None); _o_layer(q, "_avg_pooling", "layer whose pooled activations are the profile")
     q.add_argument("--no-umap", action="store_true"); _o_device(q)
+    q.add_argument("--with-gradcamo", action="store_true", help="join each cell's Grad-CAMO (from `gradcamo score`) as Metadata_GradCAMO* columns")
 
 def _p_score(q):
     q.add_argument("work_dir", help="the model's WORK_DIR"); q.add_argument("--epoch", type=int, default=None); _o_layer(q); _o_device(q)
@@ -228,9 +250,14 @@ def _p_score(q):
     q.add_argument("--split", default=None, choices=["train", "test", "unseen"], help="score only these cells (default all)")
     q.add_argument("--method", default=CAM_METHOD, help="gradcam or hirescam (GradCAM3D), or a pytorch-grad-cam class name, e.g. GradCAM")
 
+def _p_export_cams(q):
+    q.add_argument("work_dir", help="the model's WORK_DIR"); q.add_argument("out_dir", help="folder for the OME-TIFFs")
+    q.add_argument("--cells", default="top:3,bottom:3", help="top:N / bottom:N by Grad-CAMO (test cells, after `score`) and/or crop indices")
+    _o_layer(q); q.add_argument("--method", default=CAM_METHOD, choices=["gradcam", "hirescam"])
+
 def _p_run(q):
     q.add_argument("metadata"); q.add_argument("work_dir"); _o_preset(q); _o_seed(q); _o_test_frac(q); _o_device(q); _o_channels(q)
-    q.add_argument("--model", default="synthetic", help="segmentation model (as `segment --model`)")
+    q.add_argument("--model", default="auto", help="segmentation model (as `segment --model`)")
     q.add_argument("--mode", default="stitch", choices=["stitch", "3d"]); q.add_argument("--seg-seed", type=int, default=1000)
     q.add_argument("--seg-epochs", type=int, default=None); q.add_argument("--cache", default=None)
     _o_box(q); q.add_argument("--batch-size", type=int, default=16)
@@ -264,13 +291,15 @@ def _p_reproduce(q):
 COMMANDS = [   # (name, what it does, its options, what it runs)
     ("synth", "write a synthetic 3D Cell Painting plate with ground truth", _p_synth, _cmd_synth),
     ("validate", "check a plate in the input format", _p_validate, _cmd_validate),
+    ("import", "an OME-Zarr HCS plate in: metadata.csv from its wells and fields and a plate-map", _p_import, _cmd_import),
     ("train-segmenter", "train (or find cached) the offline Cellpose model on synthetic ground truth", _p_train_segmenter, _cmd_train_segmenter),
     ("segment", "Cellpose 3D masks for every field", _p_segment, _cmd_segment),
     ("crop", "single-cell 3D crops with label crops (1 cell, 2 other cells, 0 background)", _p_crop, _cmd_crop),
     ("train", "train the 3D EfficientNet on WORK_DIR's crops", _p_train, _cmd_train),
     ("mask", "a copy of WORK_DIR's crops with everything outside the cell (or the cell itself, --keep outside) set to background", _p_mask, _cmd_mask),
-    ("profile", "single-cell profiles, sphering on controls, well-level mAP (per epoch unless --epoch)", _p_profile, _cmd_profile),
+    ("profile", "single-cell profiles, sphering on controls, retrieval mAP on test wells (per epoch unless --epoch)", _p_profile, _cmd_profile),
     ("score", "Grad-CAM and Grad-CAMO of every cell", _p_score, _cmd_score),
+    ("export-cams", "chosen cells' crop, labels and CAM as OME-TIFFs (with voxel size) for napari or Fiji", _p_export_cams, _cmd_export_cams),
     ("run", "segment -> crop -> train -> profile -> score, resuming where a previous run stopped", _p_run, _cmd_run),
     ("synth-rxrx1", "write a synthetic dataset in RxRx1's layout (2D, six channels, 8-bit PNG)", _p_synth_rxrx1, _cmd_synth_rxrx1),
     ("channels", "pixel-wise channel correlations: RxRx1 sites (2D) or z-stacks (3D, per field and per cell)", _p_channels, _cmd_channels),

@@ -139,7 +139,7 @@ def crop_plate(metadata,  # metadata table (or folder) in the input format
     if len(grid) != 3 or min(grid) < 32: raise InputError(f"crop grid {grid}: give (Z, Y, X) with every dim >= 32 (the 3D EfficientNet needs it).")
     if len(box_um) != 3 or min(box_um) <= 0: raise InputError(f"crop box {box_um}: give (z, y, x) in µm, each > 0.")
     pl = Plate(metadata, channels=channels)
-    if "voxel_size_um" not in pl.sidecar:
+    if pl.voxel_source == "default":
         warnings.warn(f"{pl.root/'dataset.json'}: no voxel_size_um; assuming 1 µm voxels, so a {box_um} µm box is {box_um} voxels. "
                       "Write the plate's voxel size (z, y, x) in µm there, e.g. {\"voxel_size_um\": [1.0, 0.325, 0.325]}.")
     work = Path(work_dir); _outside(work, pl.root)

@@ -4,16 +4,17 @@
 
 # %% ../nbs/00_data.ipynb #1cc65109
 from __future__ import annotations
-import errno, getpass, json, os, re, shutil, tempfile, threading
+import errno, getpass, json, os, re, shutil, tempfile, threading, warnings
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, pandas as pd, tifffile
 
 # %% auto #0
 __all__ = ['CHANNELS', 'REQUIRED_COLUMNS', 'CONTROL_NAMES', 'PRESETS', 'TEST_FRAC', 'CAM_LAYER', 'CAM_METHOD', 'InputError',
-           'read_table', 'validate_table', 'read_stack', 'stack_shape', 'resample', 'atomic_path', 'atomic_write_text',
-           'write_table', 'write_stack', 'claim_settings', 'new_npy', 'load_sidecar', 'parse_channels', 'field_key',
-           'meta_name', 'Plate', 'preset', 'begin_scratch', 'end_scratch']
+           'read_table', 'channel_files', 'validate_table', 'ome_zarr_image', 'read_stack', 'stack_shape', 'resample',
+           'atomic_path', 'atomic_write_text', 'write_table', 'write_stack', 'claim_settings', 'new_npy',
+           'load_sidecar', 'parse_channels', 'field_key', 'meta_name', 'Plate', 'import_hcs', 'preset', 'begin_scratch',
+           'end_scratch']
 
 # %% ../nbs/00_data.ipynb #88877be1
 CHANNELS = ("DNA", "ER", "RNA", "AGP", "Mito")  # Cell Painting channel order used throughout
@@ -42,18 +43,37 @@ def _truthy(v) -> bool:
     if isinstance(v, str): return v.strip().lower() in ("1", "true", "yes", "y", "t")
     return bool(v) and not (isinstance(v, float) and np.isnan(v))
 
+def channel_files(df: pd.DataFrame) -> dict:
+    "A per-channel table's columns: channel -> (its `FileName_` column, its `PathName_` column or None); {} for a one-file-per-field table."
+    return {c[len("FileName_"):]: (c, f"PathName_{c[len('FileName_'):]}" if f"PathName_{c[len('FileName_'):]}" in df.columns else None)
+            for c in df.columns if str(c).startswith("FileName_")}
+
 def validate_table(df: pd.DataFrame,  # the metadata table
                    root: str | Path = ".",  # folder that relative `path`s are relative to
                    check_files: bool = True,  # check that every image file exists
                    control_names=CONTROL_NAMES,  # treatments that are controls when `is_control` is absent
                    src: str = "metadata table",  # name used in error messages
+                   channels=None,  # a per-channel table: the channels in the order to read them (default: its FileName_ columns)
                   ) -> pd.DataFrame:
-    "Check the table and return a clean copy with `is_control` (bool) and `abspath` columns."
+    "Check the table and return a clean copy with `is_control` (bool) and `abspath` (a path, or per channel a tuple of paths) columns."
     if len(df) == 0: raise InputError(f"{src}: the table is empty (no rows). Add one row per field of view.")
-    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-    if missing: raise InputError(f"{src}: missing column(s) {missing}. Required columns: {list(REQUIRED_COLUMNS)}; found {list(df.columns)}.")
+    per = channel_files(df) if "path" not in df.columns else {}
+    required = [c for c in REQUIRED_COLUMNS if not (per and c == "path")]
+    missing = [c for c in required if c not in df.columns]
+    if missing: raise InputError(f"{src}: missing column(s) {missing}. Required columns: {list(REQUIRED_COLUMNS)} (or, instead of `path`, "
+                                 f"FileName_<Channel> per channel); found {list(df.columns)}.")
     df = df.reset_index(drop=True).copy()
-    for c in REQUIRED_COLUMNS:
+    if per:
+        chans = list(channels or per)
+        lack = [c for c in chans if c not in per]
+        if lack: raise InputError(f"{src}: no FileName_ column for channel(s) {lack}; found {sorted(per)}. Add FileName_<Channel> columns, "
+                                  "or name the table's channels in dataset.json / --channels.")
+        for c in chans:
+            bad = df[per[c][0]].isna() | (df[per[c][0]].astype(str).str.strip() == "")
+            if bad.any(): raise InputError(f"{src}: row {int(np.flatnonzero(bad)[0])} has an empty '{per[c][0]}'; every field needs a file per channel.")
+        rel = lambda r, c: str(Path(str(r[per[c][1]]).strip() if per[c][1] and pd.notna(r[per[c][1]]) else "")/str(r[per[c][0]]).strip())
+        df["path"] = [";".join(rel(r, c) for c in chans) for _, r in df.iterrows()]     # what the crops table records
+    for c in required:
         bad = df[c].isna() | (df[c].astype(str).str.strip() == "")
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -75,11 +95,12 @@ def validate_table(df: pd.DataFrame,  # the metadata table
     if "is_control" in df.columns: df["is_control"] = df["is_control"].map(_truthy)
     else: df["is_control"] = df["treatment"].isin(list(control_names))
     root = Path(root)
-    df["abspath"] = [str(p if Path(p).is_absolute() else (root/p)) for p in df["path"]]
+    full = lambda p: str(p if Path(p).is_absolute() else (root/p))
+    df["abspath"] = [tuple(full(q) for q in p.split(";")) if per else full(p) for p in df["path"]]
     if check_files:
-        gone = [i for i, p in enumerate(df["abspath"]) if not Path(p).is_file()]
+        gone = [(i, p) for i, ps in enumerate(df["abspath"]) for p in (ps if per else [ps]) if not Path(p).exists()]
         if gone:
-            ex = ", ".join(f"row {i}: {df['abspath'][i]}" for i in gone[:3])
+            ex = ", ".join(f"row {i}: {p}" for i, p in gone[:3])
             raise InputError(f"{src}: {len(gone)} image file(s) not found ({ex}{', ...' if len(gone) > 3 else ''}). "
                              "Paths are relative to the table's folder.")
     return df
@@ -101,21 +122,63 @@ def _to_zcyx(arr: np.ndarray, axes: str | None, path) -> np.ndarray:
                          "(write axes metadata, e.g. tifffile.imwrite(..., metadata={'axes': 'ZCYX'}), if yours differ).")
     return arr
 
-def read_stack(path: str | Path,  # TIFF / OME-TIFF z-stack
-               n_channels: int | None = 5,  # expected channel count (None: don't check)
-              ) -> np.ndarray:
-    "Read one field as a float32 (Z, C, Y, X) array, validated."
-    path = Path(path)
+def _one_channel(arr: np.ndarray, axes: str | None, path) -> np.ndarray:
+    "A single-channel z-stack file's (Z, Y, X): singleton T/S/C axes dropped; 3 dimensions are (Z, Y, X)."
+    if axes and len(axes) == arr.ndim:
+        for ax in "TSC":
+            if ax in axes and arr.shape[axes.index(ax)] == 1: arr, axes = arr.take(0, axis=axes.index(ax)), axes.replace(ax, "")
+        if axes not in ("ZYX", "QYX", "IYX"):
+            raise InputError(f"{path}: axes {axes!r}, shape {arr.shape}; a per-channel file must hold one channel's z-stack (Z, Y, X).")
+    if arr.ndim != 3: raise InputError(f"{path}: shape {arr.shape}; a per-channel file must hold one channel's z-stack (Z, Y, X).")
+    return arr
+
+_UM = {"micrometer": 1.0, "nanometer": 1e-3, "millimeter": 1e3, "meter": 1e6}   # OME-NGFF units, in µm
+
+def ome_zarr_image(path,  # an OME-Zarr image group (e.g. plate.zarr/B/3/0)
+                   level: int = 0,  # resolution level (0: full resolution)
+                  ) -> dict:
+    "An OME-Zarr image's lazy zarr array at `level`, its axes (e.g. 'CZYX'), voxel size (z, y, x) in µm and channel names, from NGFF 0.4 or 0.5 metadata."
+    import zarr
+    try: g = zarr.open_group(str(path), mode="r")
+    except Exception as e: raise InputError(f"{path}: cannot be opened as a zarr group ({type(e).__name__}: {e}).") from None
+    attrs = dict(g.attrs); ome = attrs.get("ome", attrs)                     # NGFF 0.5 nests under 'ome'; 0.4 does not
+    if not ome.get("multiscales"):
+        raise InputError(f"{path}: a zarr group without OME-NGFF 'multiscales' metadata; point `path` at an OME-Zarr image "
+                         "(for an HCS plate, one field: PLATE.zarr/<row>/<column>/<field>).")
+    m = ome["multiscales"][0]; ds = m["datasets"]
+    ax = [a if isinstance(a, dict) else dict(name=a) for a in m["axes"]]
+    if not 0 <= level < len(ds): raise InputError(f"{path}: resolution level {level} requested; the image has levels 0-{len(ds) - 1}.")
+    scale = next((t["scale"] for t in ds[level].get("coordinateTransformations", []) if t.get("type") == "scale"), [1.0]*len(ax))
+    um = {a["name"].lower(): float(s)*_UM.get(a.get("unit"), 1.0) for a, s in zip(ax, scale)}
+    return dict(array=g[ds[level]["path"]], axes="".join(a["name"] for a in ax).upper(), voxel_um=tuple(um.get(k, 1.0) for k in "zyx"),
+                channels=[c.get("label") for c in ome.get("omero", {}).get("channels", [])])
+
+def _read_tiff(path: Path):
     if not path.is_file(): raise InputError(f"{path}: image file not found.")
     try:
         with tifffile.TiffFile(path) as tf:
             s = tf.series[0]
-            axes, arr = s.axes, s.asarray()
-    except InputError: raise
+            return s.axes, s.asarray()
     except Exception as e: raise InputError(f"{path}: cannot be read as TIFF ({type(e).__name__}: {e}).") from None
+
+def read_stack(path,  # TIFF / OME-TIFF z-stack, or one single-channel z-stack file per channel (a list, in channel order)
+               n_channels: int | None = 5,  # expected channel count (None: don't check)
+              ) -> np.ndarray:
+    "Read one field as a float32 (Z, C, Y, X) array, validated."
+    if isinstance(path, (list, tuple)):
+        parts = []
+        for p in map(Path, path):
+            axes, a = _read_tiff(p); parts.append((p, _one_channel(a, axes, p)))
+        if len({a.shape for _, a in parts}) > 1:
+            raise InputError("the channel files of one field differ in shape: " + ", ".join(f"{p} {a.shape}" for p, a in parts) + "; each must be the same (Z, Y, X) z-stack.")
+        path, arr = parts[0][0], np.stack([a for _, a in parts], 1)
+    else:
+        path = Path(path)
+        if path.is_dir(): z = ome_zarr_image(path); axes, arr = z["axes"], np.asarray(z["array"][...])   # OME-Zarr: full resolution
+        else: axes, arr = _read_tiff(path)
+        if arr.dtype.kind in "uif": arr = _to_zcyx(arr, axes, path)
     if arr.dtype.kind not in "uif":
         raise InputError(f"{path}: pixel type {arr.dtype} is not numeric; integer or float pixels are expected.")
-    arr = _to_zcyx(arr, axes, path)
     z, c = arr.shape[:2]
     if z < 2: raise InputError(f"{path}: only {z} z-slice; a z-stack (Z >= 2) is expected, shape (Z, C, Y, X) = {arr.shape}.")
     if n_channels is not None and c != n_channels:
@@ -126,13 +189,20 @@ def read_stack(path: str | Path,  # TIFF / OME-TIFF z-stack
         raise InputError(f"{path}: {n} NaN/inf pixel(s). Replace them (e.g. with 0) before profiling.")
     return np.ascontiguousarray(arr, dtype=np.float32)
 
-def stack_shape(path: str | Path,  # TIFF / OME-TIFF z-stack
+def stack_shape(path,  # TIFF / OME-TIFF z-stack, or the per-channel files of one field
                ) -> tuple:
     "The (Z, C, Y, X) shape of a z-stack as `read_stack` would return it, from the file's header alone (no pixels read)."
-    try:
-        with tifffile.TiffFile(path) as tf: axes, shape = tf.series[0].axes, tf.series[0].shape
-    except Exception as e: raise InputError(f"{path}: cannot be read as TIFF ({type(e).__name__}: {e}).") from None
-    return _to_zcyx(np.broadcast_to(np.uint8(0), shape), axes, path).shape      # a zero-stride stand-in: same axis rules, no memory
+    def head(p):
+        try:
+            with tifffile.TiffFile(p) as tf: return tf.series[0].axes, tf.series[0].shape
+        except Exception as e: raise InputError(f"{p}: cannot be read as TIFF ({type(e).__name__}: {e}).") from None
+    stand_in = lambda shape: np.broadcast_to(np.uint8(0), shape)                 # a zero-stride stand-in: same axis rules, no memory
+    if isinstance(path, (list, tuple)):
+        z, y, x = _one_channel(stand_in(head(path[0])[1]), head(path[0])[0], path[0]).shape
+        return (z, len(path), y, x)
+    if Path(path).is_dir(): z = ome_zarr_image(path); axes, shape = z["axes"], z["array"].shape
+    else: axes, shape = head(path)
+    return _to_zcyx(stand_in(shape), axes, path).shape
 
 def resample(arr: np.ndarray,  # (..., Z, Y, X) image or (Z, Y, X) label volume
              out_shape,  # target (Z, Y, X)
@@ -255,9 +325,17 @@ class Plate:
         if p.is_dir(): p = next((p/n for n in ("metadata.csv", "metadata.parquet") if (p/n).exists()), p/"metadata.csv")
         self.table_path, self.root = p, p.parent
         self.sidecar = load_sidecar(p) if p.exists() else {}
-        self.channels = parse_channels(channels or self.sidecar.get("channels") or CHANNELS)
+        df = read_table(p)
+        per = channel_files(df) if "path" not in df.columns else {}           # one file per channel: the channels are its columns
+        self.channels = parse_channels(channels or self.sidecar.get("channels") or (list(per) if per else CHANNELS))
         self.voxel_size_um = tuple(self.sidecar.get("voxel_size_um", (1.0, 1.0, 1.0)))
-        self.fields = validate_table(read_table(p), self.root, check_files, control_names, src=str(p))
+        self.fields = validate_table(df, self.root, check_files, control_names, src=str(p), channels=self.channels if per else None)
+        self.voxel_source = "dataset.json" if "voxel_size_um" in self.sidecar else "default"
+        first = self.fields.abspath[0]
+        if not per and Path(first).is_dir():                                   # OME-Zarr fields carry their voxel size and channel names
+            z = ome_zarr_image(first)
+            if self.voxel_source == "default": self.voxel_size_um, self.voxel_source = z["voxel_um"], f"OME-Zarr {first}"
+            if not channels and "channels" not in self.sidecar and z["channels"] and all(z["channels"]): self.channels = parse_channels(z["channels"])
         self.fields["key"] = [field_key(*r) for r in self.fields[["plate", "well", "site"]].itertuples(index=False)]
 
     def __len__(self): return len(self.fields)
@@ -277,18 +355,57 @@ class Plate:
         from tqdm.auto import tqdm
         return [(i, self.fields.key[i], self.read(i).shape) for i in tqdm(range(len(self)), desc="checking images", disable=not progress)]
 
+# %% ../nbs/00_data.ipynb #18c215d2
+def _well(name) -> str:
+    "A well name as `B03`, whatever its padding (`b3`, `B 03`); other names unchanged."
+    m = re.fullmatch(r"\s*([A-Za-z]+)\s*0*(\d+)\s*", str(name))
+    return f"{m[1].upper()}{int(m[2]):02d}" if m else str(name).strip()
+
+def import_hcs(plate_zarr,  # an OME-Zarr HCS plate (NGFF 0.4/0.5 'plate' metadata)
+               layout,  # plate-map .csv/.parquet: well, treatment[, dose, is_control, ...]
+               out_dir,  # where metadata.csv and dataset.json go (the images are not copied)
+              ) -> Path:
+    "metadata.csv (one row per field, from the plate's wells and fields; treatments from the plate-map) and dataset.json for an OME-Zarr HCS plate."
+    import zarr
+    pz = Path(plate_zarr)
+    try: g = zarr.open_group(str(pz), mode="r")
+    except Exception as e: raise InputError(f"{pz}: cannot be opened as a zarr group ({type(e).__name__}: {e}).") from None
+    ome = dict(g.attrs); ome = ome.get("ome", ome)
+    if "plate" not in ome: raise InputError(f"{pz}: no OME-NGFF 'plate' metadata; an HCS plate is expected (for one image, put its folder in `path` of metadata.csv).")
+    lay = pd.read_parquet(layout) if str(layout).endswith((".parquet", ".pq")) else pd.read_csv(layout, dtype={"well": str, "treatment": str})
+    if not {"well", "treatment"} <= set(lay.columns): raise InputError(f"{layout}: the plate-map needs columns 'well' and 'treatment' (found {list(lay.columns)}).")
+    lay = lay.assign(well=lay.well.map(_well))
+    if lay.well.duplicated().any(): raise InputError(f"{layout}: well(s) {sorted(set(lay.well[lay.well.duplicated()]))} listed twice.")
+    rows = []
+    for w in ome["plate"]["wells"]:
+        wa = dict(g[w["path"]].attrs); wa = wa.get("ome", wa)
+        for k, im in enumerate(wa["well"]["images"]):
+            rows.append(dict(plate=ome["plate"].get("name") or pz.stem, well=_well("".join(w["path"].split("/")[-2:])), site=k + 1,
+                             path=str((pz/w["path"]/im["path"]).resolve())))
+    t = pd.DataFrame(rows).merge(lay, on="well", how="left")
+    gone = sorted(set(t.well[t.treatment.isna()]))
+    if gone: raise InputError(f"{layout}: no treatment for well(s) {gone[:8]}{' ...' if len(gone) > 8 else ''} of {pz}; add one row per well "
+                              "(well, treatment[, dose, is_control]) to the plate-map.")
+    extra = sorted(set(lay.well) - set(t.well))
+    if extra: warnings.warn(f"{layout}: well(s) {extra[:8]} are not on the plate {pz}; ignored.")
+    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    write_table(t, out/"metadata.csv")
+    z = ome_zarr_image(t.path[0])
+    atomic_write_text(out/"dataset.json", json.dumps(dict(voxel_size_um=list(z["voxel_um"]), **({"channels": z["channels"]} if z["channels"] and all(z["channels"]) else {}))))
+    return out/"metadata.csv"
+
 # %% ../nbs/00_data.ipynb #f165cf28
 PRESETS = {
-    "tiny":  dict(plate=dict(), seg_preset="tiny", seg_epochs=10, epochs=2, scale=1, seeds=1, ssl_epochs=2,
+    "tiny":  dict(plate=dict(), seg_preset="tiny", seg_epochs=10, seg_epochs_nucleus=10, epochs=2, scale=1, seeds=1, ssl_epochs=2,
                   reg_lams=(1.0,), ig_lams=(1.0,), rxrx1=dict(cell_types=("HUVEC", "U2OS"), wells=4, sites=2, size=256)),
     "quick": dict(plate=dict(compounds={"Stavudine": [10.0, 100.0]}, wells_per_treatment=4, sites_per_well=2,
                              field_shape=(32, 192, 192), cells_per_field=30.0, effect=3.0),
-                  seg_preset="quick", seg_epochs=30, epochs=6, scale=1, seeds=3, ssl_epochs=1, reg_lams=(10.0,), ig_lams=(),
+                  seg_preset="quick", seg_epochs=30, seg_epochs_nucleus=100, epochs=6, scale=1, seeds=3, ssl_epochs=1, reg_lams=(10.0,), ig_lams=(),
                   disk_gib=7.0,   # `du -sh` of a whole quick reproduce's data: 5.5-5.9 GB (`gradcamo reproduce` warns with less free)
                   rxrx1=dict(cell_types=("HEPG2", "HUVEC", "RPE", "U2OS"), wells=6, sites=2, size=512)),
     "paper": dict(plate=dict(compounds={"Stavudine": [10.0, 30.0, 100.0], "Tunicamycin": [0.3, 1.0, 3.0]}, wells_per_treatment=8,
                              sites_per_well=4, field_shape=(40, 384, 384), cells_per_field=110.0),
-                  seg_preset="quick", seg_epochs=160, epochs=30, scale=1, seeds=5, ssl_epochs=40,
+                  seg_preset="quick", seg_epochs=160, seg_epochs_nucleus=160, epochs=30, scale=1, seeds=5, ssl_epochs=40,
                   reg_lams=(0.3, 1.0, 3.0, 10.0), ig_lams=(0.3, 1.0, 3.0),
                   rxrx1=dict(cell_types=("HEPG2", "HUVEC", "RPE", "U2OS"), experiments=2, plates=2, wells=24, sites=2, size=512)),
 }

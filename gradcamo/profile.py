@@ -57,24 +57,34 @@ def features_of(df: pd.DataFrame) -> list[str]: return [c for c in df.columns if
 
 # %% ../nbs/05_profile.ipynb #ddaed5e9
 def spherize(df: pd.DataFrame, fit_query: str = "Metadata_IsControl == True and Metadata_Split == 'train'",
-             method: str = "ZCA-cor", epsilon: float = 1e-3) -> pd.DataFrame:
-    "ZCA(-cor) sphering fitted on the rows of `fit_query` (controls of the training wells), applied to all rows."
+             method: str = "ZCA-cor", epsilon: float = 1e-3,
+             n_components: int | None = None,  # project on this many principal components of the fit rows first (off: all features)
+            ) -> pd.DataFrame:
+    "pycytominer's ZCA(-cor) sphering of every feature that varies in the rows of `fit_query` (controls of the training wells), fitted there, applied to all rows."
     from pycytominer import normalize
     fit = df.query(fit_query)
     n_fit = len(fit)
     if n_fit < 3: raise InputError(f"sphering needs control cells in the training wells to fit on; found {n_fit} for {fit_query!r}. "
                                    "Mark controls with is_control (or treatment DMSO) in the metadata.")
-    from sklearn.decomposition import PCA
     feats = features_of(df)
     sd = fit[feats].std()
-    keep = list(sd.index[sd > 1e-8])                                   # constant features have nothing to whiten
-    k = min(len(keep), max(2, n_fit//2))
-    pca = PCA(n_components=k, random_state=0).fit(fit[keep].to_numpy(np.float64))
+    keep = list(sd.index[sd > 1e-8])                                   # constant among controls: nothing to whiten against
     meta = [c for c in df.columns if c.startswith("Metadata_")]
-    pcs = [f"pc{i:04d}" for i in range(k)]
-    z = pd.concat([df[meta].reset_index(drop=True), pd.DataFrame(pca.transform(df[keep].to_numpy(np.float64)), columns=pcs)], axis=1)
-    return normalize(z, features=pcs, meta_features=meta, samples=fit_query, method="spherize", spherize_method=method,
-                     spherize_epsilon=epsilon, output_type=None)
+    z = pd.concat([df[meta].reset_index(drop=True), df[keep].astype(np.float64).reset_index(drop=True)], axis=1)
+    if n_components:                                                   # explicit truncation (off by default)
+        from sklearn.decomposition import PCA
+        pca = PCA(n_components=min(n_components, len(keep), n_fit), random_state=0).fit(fit[keep].to_numpy(np.float64))
+        pcs = [f"pc{i:04d}" for i in range(pca.n_components_)]
+        z = pd.concat([df[meta].reset_index(drop=True), pd.DataFrame(pca.transform(df[keep].to_numpy(np.float64)), columns=pcs)], axis=1)
+        keep = pcs
+    try:
+        return normalize(z, features=keep, meta_features=meta, samples=fit_query, method="spherize", spherize_method=method,
+                         spherize_epsilon=epsilon, output_type=None)
+    except ValueError as e:
+        if "not full rank" not in str(e): raise
+        raise InputError(f"sphering: the {n_fit} control cells' {len(keep)} features are exactly linearly dependent ({str(e).split('.')[0]}): "
+                         "duplicated control cells or crops do that. Remove the duplicates, or sphere in fewer dimensions with "
+                         "spherize(..., n_components=K) (a PCA of the controls).") from None
 
 def aggregate_wells(df: pd.DataFrame, operation: str = "median") -> pd.DataFrame:
     "Cells → wells (median per feature); keeps the wells' treatment, split and control flag."
@@ -86,25 +96,31 @@ def aggregate_wells(df: pd.DataFrame, operation: str = "median") -> pd.DataFrame
     return meta.merge(agg, on=keys)
 
 # %% ../nbs/05_profile.ipynb #9081ceae
-def retrieval_map(wells: pd.DataFrame, null_size: int = 2000, seed: int = 0) -> tuple[float, pd.DataFrame]:
-    "mAP of treatment retrieval against controls (copairs), and the per-treatment table with p-values."
+def retrieval_map(cells: pd.DataFrame,  # one row per cell: Metadata_Plate/Well/Treatment/IsControl and features (e.g. sphered test cells)
+                  null_size: int = 5000, seed: int = 0, threshold: float = 0.05) -> tuple[float, pd.DataFrame, pd.DataFrame]:
+    "Treatment retrieval against controls (copairs), cells as replicates, wells as the unit: (mean mAP over treatments, per-treatment table, per-well table)."
     from copairs.map import average_precision, mean_average_precision
-    from copairs.matching import assign_reference_index
-    feats = features_of(wells)
-    meta = wells[[c for c in wells.columns if c.startswith("Metadata_")]].reset_index(drop=True)
+    from copairs.matching import assign_reference_index, UnpairedException
+    feats = features_of(cells)
+    meta = cells[[c for c in cells.columns if c.startswith("Metadata_")]].reset_index(drop=True)
+    meta["Metadata_WellId"] = meta.Metadata_Plate.astype(str) + "/" + meta.Metadata_Well.astype(str)
     meta = assign_reference_index(meta, "Metadata_IsControl == True")
-    from copairs.matching import UnpairedException
+    few = f"well-level retrieval needs >= 2 wells of a treatment among the wells scored ({meta.Metadata_WellId.nunique()} wells here; test wells: raise test_frac or add wells)."
     try:
-        ap = average_precision(meta, wells[feats].to_numpy(), pos_sameby=["Metadata_Treatment", "Metadata_Reference_Index"],
-                               pos_diffby=[], neg_sameby=[], neg_diffby=["Metadata_Treatment", "Metadata_Reference_Index"],
+        ap = average_precision(meta, cells[feats].to_numpy(np.float64), pos_sameby=["Metadata_Treatment", "Metadata_Reference_Index"],
+                               pos_diffby=["Metadata_WellId"], neg_sameby=[], neg_diffby=["Metadata_Treatment", "Metadata_Reference_Index"],
                                progress_bar=False)
-    except UnpairedException:
-        raise InputError(f"no treatment has two wells here ({len(wells)} wells): well-level mAP needs >= 2 wells per treatment "
-                         "in the wells scored (test wells: raise test_frac or add wells).") from None
+    except UnpairedException: raise InputError(f"no treated cell has a cell of its treatment in another well: {few}") from None
     ap = ap[~ap.Metadata_IsControl].dropna(subset=["average_precision"])
-    if len(ap) == 0: raise InputError("no treated well has a replicate well to retrieve: mAP needs >= 2 wells per treatment.")
-    m = mean_average_precision(ap, ["Metadata_Treatment"], null_size=null_size, threshold=0.05, seed=seed, progress_bar=False)
-    return float(m.mean_average_precision.mean()), m
+    if len(ap) == 0: raise InputError(f"no treated cell has a cell of its treatment in another well: {few}")
+    wells = mean_average_precision(ap, ["Metadata_WellId"], null_size=null_size, threshold=threshold, seed=seed, progress_bar=False)
+    chance = (ap.n_pos_pairs/ap.n_total_pairs).groupby(ap.Metadata_WellId).mean().rename("chance")
+    wells = (meta[["Metadata_WellId", "Metadata_Plate", "Metadata_Well", "Metadata_Treatment"]].drop_duplicates()
+             .merge(wells, on="Metadata_WellId").merge(chance, left_on="Metadata_WellId", right_index=True))
+    per = wells.groupby("Metadata_Treatment").agg(mAP=("mean_average_precision", "mean"), chance=("chance", "mean"),
+                                                  n_wells=("Metadata_WellId", "size"), fraction_retrieved=("below_corrected_p", "mean"),
+                                                  max_corrected_p=("corrected_p_value", "max")).reset_index()
+    return float(per.mAP.mean()), per, wells
 
 # %% ../nbs/05_profile.ipynb #2d1e6c9e
 def umap_2d(x: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -126,26 +142,30 @@ def write_profiles(work_dir, df: pd.DataFrame, sphered: pd.DataFrame, layer: str
 
 def profile_epochs(work_dir, epochs=None, layer: str = "_avg_pooling", umap: bool = True, seed: int = 0,
                    progress: bool = True) -> tuple[pd.DataFrame, dict]:
-    "Per epoch (−1 = untrained): test accuracy, well-level mAP; and the UMAP coordinates of test cells."
+    "Per epoch (−1 = untrained): balanced test accuracy, retrieval mAP and fraction of test wells retrieved; and the UMAP coordinates of test cells."
     from tqdm.auto import tqdm
     work = Path(work_dir)
     avail = sorted(int(p.stem.split("_")[1]) for p in (work/"train").glob("ckpt_*.pt"))
     if not avail: raise InputError(f"{work/'train'}: no checkpoints; run `gradcamo train` first.")
     eps = [-1] + (avail if epochs is None else [e for e in epochs if e in avail])
-    rows, emb = [], {}
+    from sklearn.metrics import balanced_accuracy_score
+    rows, emb, pers = [], {}, []
     for ep in tqdm(eps, desc="profiles", unit="epoch", disable=not progress):
         df = profiles(work, None if ep < 0 else ep, layer, untrained=ep < 0)
         sph = spherize(df)
         test = sph[sph.Metadata_Split == "test"]
-        try: m, per = retrieval_map(aggregate_wells(test), seed=seed)
-        except InputError as e: m = np.nan; warnings.warn(f"epoch {ep}: mAP not computed: {e}")
-        acc = (df.Metadata_Pred == df.Metadata_Treatment)[df.Metadata_Split == "test"].mean() if df.Metadata_Pred.notna().any() else np.nan
-        rows.append(dict(epoch=ep, test_acc=float(acc),
-                         map=m, n_test_cells=len(test)))
+        try:
+            m, per, wl = retrieval_map(test, seed=seed)
+            pers.append(per.assign(epoch=ep)); frac, chance = float(wl.below_corrected_p.mean()), float(per.chance.mean())
+        except InputError as e: m = frac = chance = np.nan; warnings.warn(f"epoch {ep}: mAP not computed: {e}")
+        te = df[df.Metadata_Split == "test"]
+        acc = balanced_accuracy_score(te.Metadata_Treatment, te.Metadata_Pred) if df.Metadata_Pred.notna().any() else np.nan
+        rows.append(dict(epoch=ep, test_acc=float(acc), map=m, map_chance=chance, fraction_retrieved=frac, n_test_cells=len(test)))
         if umap: emb[ep] = (umap_2d(test[features_of(test)].to_numpy(), seed), test.Metadata_Treatment.to_numpy())
         if ep == eps[-1]: write_profiles(work, df, sph, layer)
     res = pd.DataFrame(rows)
     write_table(res, work/f"profile_epochs{profile_suffix(layer)}.csv")
+    if pers: write_table(pd.concat(pers, ignore_index=True), work/f"retrieval{profile_suffix(layer)}.csv")   # per treatment and epoch
     return res, emb
 
 # %% ../nbs/05_profile.ipynb #e2f40943
@@ -174,7 +194,7 @@ def plot_umaps(emb: dict, path=None, title: str = ""):
     return f
 
 def plot_curves(history: pd.DataFrame, per_epoch: pd.DataFrame, path=None, title: str = ""):
-    "Loss, accuracy and well-level mAP over training."
+    "Loss, balanced accuracy and retrieval mAP (with its chance and the share of test wells retrieved) over training."
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 3, figsize=(12, 3.4))
     axs[0].plot(history.epoch, history.train_loss, "o-", label="train"); axs[0].plot(history.epoch, history.test_loss, "o-", label="test")
@@ -182,8 +202,11 @@ def plot_curves(history: pd.DataFrame, per_epoch: pd.DataFrame, path=None, title
     axs[1].plot(history.epoch, history.train_acc, "o-", label="train"); axs[1].plot(history.epoch, history.test_acc, "o-", label="test")
     k = per_epoch.n_classes.iloc[0] if "n_classes" in per_epoch else None
     if k: axs[1].axhline(1/k, color="grey", ls="--", label="chance")
-    axs[1].set_title("accuracy"); axs[1].legend()
-    axs[2].plot(per_epoch.epoch, per_epoch["map"], "o-"); axs[2].set_title("well-level mAP (test wells, vs controls)")
+    axs[1].set_title("balanced accuracy"); axs[1].legend()
+    axs[2].plot(per_epoch.epoch, per_epoch["map"], "o-", label="mAP")
+    if "map_chance" in per_epoch: axs[2].plot(per_epoch.epoch, per_epoch.map_chance, color="grey", ls="--", label="chance")
+    if "fraction_retrieved" in per_epoch: axs[2].plot(per_epoch.epoch, per_epoch.fraction_retrieved, "s:", label="test wells retrieved (p<0.05)")
+    axs[2].set_ylim(0, 1.05); axs[2].legend(fontsize=7); axs[2].set_title("retrieval vs controls (test wells)")
     for a in axs: a.set_xlabel("epoch (−1: untrained)")
     fig.suptitle(title); fig.tight_layout()
     if path: fig.savefig(path, dpi=110)

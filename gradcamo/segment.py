@@ -14,8 +14,10 @@ from skimage.segmentation import relabel_sequential, find_boundaries
 from .data import Plate, InputError, write_stack, read_stack, CHANNELS, atomic_write_text, write_table, claim_settings, PRESETS, resample
 
 # %% auto #0
-__all__ = ['SEG_SCALE', 'EXPECTED_DIAMETER_UM', 'cache_dir', 'seg_input', 'train_segmenter', 'SegmenterError', 'load_model',
-           'mask_qc', 'check_qc', 'segment_field', 'segment', 'instance_scores', 'plot_masks']
+__all__ = ['SEG_SCALE', 'SEG_VARIED', 'PRETRAINED', 'EXPECTED_DIAMETER_UM', 'cache_dir', 'seg_input', 'varied_nuclei',
+           'train_segmenter', 'SegmenterError', 'resolve_model', 'load_model', 'mask_qc', 'check_qc', 'segment_field',
+           'segment', 'instance_scores', 'plot_masks', 'stardist_samples', 'declared_voxel', 'sample_plate',
+           'plot_real']
 
 # %% ../nbs/02_segment.ipynb #397c611f
 def cache_dir(path=None) -> Path:
@@ -39,8 +41,55 @@ def seg_input(stack: np.ndarray,  # (Z, C, Y, X) field
     if target == "nucleus": return np.stack([n, np.zeros_like(n)], 1)
     raise InputError(f"target must be 'cell' or 'nucleus', got {target!r}.")
 
+# %% ../nbs/02_segment.ipynb #c7674045
+def varied_nuclei(n: int = 1000,  # images
+                  size: int = 128,  # pixels a side
+                  seed: int = 0,
+                 ) -> tuple[list, list]:
+    "2D nuclei images (2, size, size) [nucleus, zeros] and their labels, varied in what real fluorescence varies in (at ~1 µm/px)."
+    from scipy import ndimage as ndi
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size].astype(np.float32)
+    X, Y = [], []
+    for _ in range(n):
+        d_mean = rng.uniform(6, 15)                                   # this image's typical nucleus diameter (px)
+        k = int(rng.integers(*{"sparse": (3, 12), "medium": (12, 30), "dense": (30, 80)}[rng.choice(["sparse", "medium", "dense"])]))
+        k = int(min(k, 1.3*size*size/(np.pi*(d_mean/2)**2)))
+        cs, rs = [], []
+        for _ in range(k*20):                                         # centres with little overlap: isolated to touching
+            if len(cs) >= k: break
+            d = d_mean*rng.lognormal(0, 0.15); c = rng.uniform(-d/2, size + d/2, 2)
+            if all(np.hypot(*(c - c2)) > rng.uniform(0.7, 1.0)*(d/2 + r2) for c2, r2 in zip(cs, rs)): cs.append(c); rs.append(d/2)
+        lab = np.zeros((size, size), np.int32); img = np.zeros((size, size), np.float32)
+        if cs:
+            rho = np.empty((len(cs), size, size), np.float32)        # each nucleus's normalised radius: < 1 inside
+            for j, (c, r) in enumerate(zip(cs, rs)):
+                e, ang = rng.uniform(0, 0.35), rng.uniform(0, np.pi)
+                dy, dx = yy - c[0], xx - c[1]
+                u, v = dx*np.cos(ang) + dy*np.sin(ang), -dx*np.sin(ang) + dy*np.cos(ang)
+                th = np.arctan2(v, u)
+                wob = 1 + sum(rng.uniform(0, 0.06)*np.cos(m*th + rng.uniform(0, 2*np.pi)) for m in (2, 3, 5))
+                rho[j] = np.sqrt((u/(r*(1 + e)))**2 + (v/(r*(1 - e)))**2)/wob
+            own, rmin = rho.argmin(0), rho.min(0); inside = rmin < 1   # touching nuclei split where their outlines meet
+            lab[inside] = own[inside] + 1
+            bright = rng.lognormal(0, 0.45, len(cs)).astype(np.float32)
+            dome = rng.uniform(0, 1)                                  # flat (0) to domed (1) profiles
+            base = bright[own]*((1 - dome) + dome*np.sqrt(np.clip(1 - rmin**2, 0, 1)))
+            tex = ndi.gaussian_filter(rng.normal(size=(size, size)).astype(np.float32), rng.uniform(0.7, 2.5)); tex /= tex.std() + 1e-6
+            spots = (ndi.gaussian_filter(rng.random((size, size)).astype(np.float32), 1.0) > rng.uniform(0.55, 0.7))*rng.uniform(0, 0.8)
+            img = np.where(inside, base*np.clip(1 + rng.uniform(0, 0.45)*tex + spots, 0.1, None), 0).astype(np.float32)
+            if rng.random() < 0.3: img *= np.where(inside, np.where(rng.random(len(cs)) < 0.15, rng.uniform(0.2, 0.5), 1.0)[own], 1.0)   # dim ones
+        img = ndi.gaussian_filter(img, rng.uniform(0.3, 1.6))
+        g = rng.uniform(-1, 1, 2)*rng.uniform(0, 0.15)
+        bg = rng.uniform(0, 0.25) + g[0]*(yy/size - 0.5) + g[1]*(xx/size - 0.5) + rng.uniform(0, 0.08)*ndi.gaussian_filter(rng.normal(size=(size, size)), 12)*12
+        photons = rng.uniform(20, 400)
+        out = rng.poisson(np.clip(img + bg, 0, None)*photons).astype(np.float32)/photons + rng.normal(0, rng.uniform(0.005, 0.05), img.shape)
+        X.append(np.stack([out, np.zeros_like(out)]).astype(np.float32)); Y.append(lab)
+    return X, Y
+
 # %% ../nbs/02_segment.ipynb #2bac15ac
 SEG_SCALE = 0.5  # resolution the offline segmenter works at
+SEG_VARIED = {"nucleus": 1000}  # `varied_nuclei` images the offline segmenter of a target learns from besides the plate's slices
 
 def _quiet_cellpose():
     for n in ("cellpose", "cellpose.core", "cellpose.models", "cellpose.train", "cellpose.dynamics", "cellpose.io", "cellpose.metrics"):
@@ -86,7 +135,7 @@ def train_segmenter(target: str = "cell",  # cell | nucleus
     from cellpose import models, train, utils, version as cp_version
     from gradcamo.synth import make_config, synth_plate
     _quiet_cellpose()
-    settings = dict(target=target, preset=preset, seed=seed, epochs=epochs, scale=SEG_SCALE, cellpose=str(cp_version),
+    settings = dict(target=target, preset=preset, seed=seed, epochs=epochs, scale=SEG_SCALE, cellpose=str(cp_version), varied=SEG_VARIED.get(target, 0),
                     lr=0.01, wd=1e-4, bsize=64, nimg_per_epoch=64, recipe=1,
                     plate=asdict(make_config(preset, seed=seed)))   # the preset's content: a resized preset is a new model, not a stale cache hit
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
@@ -96,6 +145,7 @@ def train_segmenter(target: str = "cell",  # cell | nucleus
     if progress: print(f"training the offline {target} segmenter ({epochs} epochs on a synthetic {preset} plate, seed {seed}); cached as {final.name}")
     table = synth_plate(root/"segmenter-data"/f"{preset}_s{seed}", make_config(preset, seed=seed), n_jobs=min(2, os.cpu_count() or 1), progress=progress)
     X, Y = _train_slices(table, target)
+    if settings["varied"]: X, Y = (a + b for a, b in zip((X, Y), varied_nuclei(settings["varied"], seed=seed)))   # see `varied_nuclei`
     diam = float(np.mean([utils.diameters(y)[0] for y in Y if y.max() > 0]))
     torch.manual_seed(seed); np.random.seed(seed)
     net = models.CellposeModel(gpu=False, pretrained_model=False, diam_mean=diam, nchan=2).net
@@ -122,6 +172,18 @@ def _builtin_file(name: str) -> Path:
     from cellpose import models
     base = f"{name}torch_0" if name in ("cyto", "cyto2", "nuclei") else name
     return Path(models.MODEL_DIR)/base
+
+PRETRAINED = {"cell": "cyto3", "nucleus": "nuclei"}   # Cellpose's own generalist models, used by `--model auto` when on this machine
+
+def resolve_model(model: str = "auto",  # auto | synthetic | a cellpose model name | a model file path
+                  target: str = "cell",  # cell | nucleus
+                 ) -> tuple[str, str]:
+    "The model `auto` means here (Cellpose's pretrained model for `target` when its weights are on this machine, else the offline one) and a sentence saying which and why."
+    if model != "auto": return model, f"segmenter: {model} (as asked)"
+    name = PRETRAINED[target]; f = _builtin_file(name)
+    if f.exists(): return name, f"segmenter: Cellpose's pretrained {name!r} (found {f}); --model synthetic for the offline one"
+    return "synthetic", (f"segmenter: the offline one trained on synthetic truth (Cellpose's {name!r} is not on this machine: {f} missing; "
+                         f"put it there or set CELLPOSE_LOCAL_MODELS_PATH to use it)")
 
 def load_model(model: str = "synthetic",  # synthetic | a cellpose model name (cyto3, nuclei, ...) | a model file path
                target: str = "cell",  # cell | nucleus (which offline segmenter)
@@ -220,7 +282,8 @@ def _segmenter_voxel(model: str, seg_preset: str, seg_seed: int, voxel_um) -> tu
 
 def segment(metadata,  # metadata table (or its folder) in the input format
             work_dir,  # where masks/ and segmentation.csv go
-            model: str = "synthetic", mode: str = "stitch", target: str = "cell",
+            model: str = "auto",  # auto (Cellpose's pretrained weights if on this machine, else synthetic) | synthetic | cellpose name | file
+            mode: str = "stitch", target: str = "cell",
             diameter: float | None = None,  # cell diameter in px (default: the model's)
             stitch_threshold: float = 0.25, cyto: str = "AGP", nucleus: str = "DNA", channels=None,
             min_volume: int = 100,  # remove objects smaller than this (voxels): slivers that stitching left alone
@@ -231,6 +294,8 @@ def segment(metadata,  # metadata table (or its folder) in the input format
     from tqdm.auto import tqdm
     pl = Plate(metadata, channels=channels)
     work = Path(work_dir); _outside(work, pl.root); (work/"masks").mkdir(parents=True, exist_ok=True)
+    model, why = resolve_model(model, target)
+    if progress: print(why)
     settings = dict(metadata=str(Path(pl.table_path).resolve()), model=model, mode=mode, target=target, diameter=diameter,
                     stitch_threshold=stitch_threshold, cyto=cyto, nucleus=nucleus, channels=list(pl.channels), min_volume=min_volume,
                     seg_preset=seg_preset, seg_seed=seg_seed, seg_epochs=seg_epochs)
@@ -331,5 +396,53 @@ def plot_masks(table, work_dir, path=None, truth_dir=None, title: str = ""):
             ax.set_title(f"{f.treatment[i]} {key}: {nm}" if c == 0 else nm, fontsize=8)
     fig.suptitle(title or "masks (magenta) and truth (green)")
     fig.tight_layout()
+    if path: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=100)
+    return fig
+
+# %% ../nbs/02_segment.ipynb #fc1cfeeb
+def stardist_samples() -> dict:
+    "Real fluorescence nuclei with hand-made masks, as files of the `stardist` wheel: name -> (image (Z, Y, X), labels (Z, Y, X), what it is)."
+    import importlib.util
+    spec = importlib.util.find_spec("stardist")
+    if spec is None: raise InputError("the real sample images come inside the `stardist` package: `pip install stardist` (a gradcamo dependency).")
+    d = Path(spec.submodule_search_locations[0])/"data"/"images"
+    rd = lambda n: tifffile.imread(d/n)
+    return {"nuclei_2d": (rd("img2d.tif")[None], rd("mask2d.tif")[None], f"{d/'img2d.tif'}: 2D fluorescence nuclei"),
+            "nuclei_3d": (rd("img3d.tif"), rd("mask3d.tif"), f"{d/'img3d.tif'}: 3D fluorescence nuclei z-stack")}
+
+def declared_voxel(labels: np.ndarray,  # (Z, Y, X) annotated objects
+                   diameter_um: float = EXPECTED_DIAMETER_UM["nucleus"],
+                   z_um: float | None = None,  # z voxel size to use as it is (a 2D image: any)
+                  ) -> tuple:
+    "For an image without a physical size: the voxel size (z, y, x) in µm at which its median annotated object is `diameter_um` across."
+    from skimage.measure import regionprops
+    ext = np.median([[r.bbox[k + 3] - r.bbox[k] for k in range(3)] for r in regionprops(labels)], 0)
+    xy = diameter_um/float(np.mean(ext[1:]))
+    return (float(z_um if z_um is not None else diameter_um/ext[0]), xy, xy)
+
+def sample_plate(dst,  # folder to create
+                 image: np.ndarray,  # (Z, Y, X) one channel
+                 voxel_um,  # (z, y, x) µm
+                 channel: str = "DNA") -> Path:
+    "A one-field plate in the input format (metadata.csv; dataset.json with the channel and voxel size) holding `image`."
+    dst = Path(dst); dst.mkdir(parents=True, exist_ok=True)
+    write_stack(dst/"field.tif", np.asarray(image)[:, None])
+    pd.DataFrame([dict(plate="REAL", well="A01", site=1, treatment="DMSO", path="field.tif")]).to_csv(dst/"metadata.csv", index=False)
+    atomic_write_text(dst/"dataset.json", json.dumps(dict(channels=[channel], voxel_size_um=[float(v) for v in voxel_um])))
+    return dst
+
+# %% ../nbs/02_segment.ipynb #cbae5df9
+def plot_real(shown: dict,  # (sample, mode) -> (image (Z, Y, X), truth, masks, AP@0.5)
+              path=None, title: str = ""):
+    "One panel per sample and mode: the middle plane with true (green) and predicted (magenta) outlines."
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, len(shown), figsize=(4.2*len(shown), 4.6), squeeze=False)
+    for ax, ((name, mode), (img, lab, m, ap)) in zip(axs[0], shown.items()):
+        z = img.shape[0]//2; a = img[z].astype(np.float32)
+        lo, hi = np.percentile(a, (1, 99.7)); a = np.clip((a - lo)/(hi - lo + 1e-8), 0, 1)
+        rgb = np.stack([a]*3, -1); rgb[find_boundaries(lab[z], mode="inner")] = (0.1, 0.9, 0.1); rgb[find_boundaries(m[z], mode="inner")] = (1.0, 0.1, 0.9)
+        ax.imshow(rgb, interpolation="nearest"); ax.set_xticks([]); ax.set_yticks([])
+        ax.set_title(f"{name} ({mode}), z={z}: AP@0.5 {ap:.2f}", fontsize=9)
+    fig.suptitle(title or "real nuclei: truth (green), offline segmenter (magenta)", fontsize=10); fig.tight_layout()
     if path: Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=100)
     return fig

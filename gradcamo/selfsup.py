@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from .data import InputError, atomic_write_text, CAM_LAYER, PRESETS
 from .train import augment
-from .profile import profiles, spherize, aggregate_wells, retrieval_map, features_of
+from .profile import profiles, spherize, retrieval_map, features_of
 from .cam import score_cells
 
 # %% auto #0
@@ -53,7 +53,7 @@ class SimCLR:
 # %% ../nbs/08_ssl.ipynb #0d033f9a
 def linear_probe(df: pd.DataFrame,  # profiles with Metadata_Split and Metadata_Treatment (from `profiles`)
                  C: float = 0.1) -> float:
-    "Test-well accuracy of a logistic regression fitted on the training wells' standardised profiles."
+    "Test-well accuracy (balanced over classes) of a logistic regression fitted on the training wells' standardised profiles."
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -61,7 +61,8 @@ def linear_probe(df: pd.DataFrame,  # profiles with Metadata_Split and Metadata_
     if tr.all() or not tr.any(): raise InputError("a linear probe needs cells in both training and test wells (Metadata_Split).")
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000))
     clf.fit(df.loc[tr, f].to_numpy(), df.Metadata_Treatment[tr])
-    return float((clf.predict(df.loc[~tr, f].to_numpy()) == df.Metadata_Treatment[~tr]).mean())
+    from sklearn.metrics import balanced_accuracy_score
+    return float(balanced_accuracy_score(df.Metadata_Treatment[~tr], clf.predict(df.loc[~tr, f].to_numpy())))
 
 # %% ../nbs/08_ssl.ipynb #76cf0e8f
 def model_row(work_dir, layer: str = CAM_LAYER, seed: int = 0) -> dict:
@@ -69,10 +70,10 @@ def model_row(work_dir, layer: str = CAM_LAYER, seed: int = 0) -> dict:
     work = Path(work_dir)
     df = profiles(work)
     sup = df.Metadata_Pred.notna().any()
-    try: m, _ = retrieval_map(aggregate_wells(spherize(df).query("Metadata_Split == 'test'")), seed=seed)
-    except InputError: m = float("nan")
+    try: m, _, wl = retrieval_map(spherize(df).query("Metadata_Split == 'test'"), seed=seed); retrieved = float(wl.below_corrected_p.mean())
+    except InputError: m = retrieved = float("nan")
     _, s = score_cells(work, layer=layer, progress=False, split="test")
-    row = dict(model="supervised" if sup else "SSL (SimCLR)", own_accuracy=s["test_accuracy"], linear_probe=linear_probe(df), map=m,
+    row = dict(model="supervised" if sup else "SSL (SimCLR)", own_accuracy=s["test_balanced_accuracy"], linear_probe=linear_probe(df), map=m, retrieved=retrieved,
                gradcamo_mean=s["gradcamo_mean"], gradcamo_frac_gt_0_5=s["gradcamo_frac_gt_0_5"], lift_median=s["lift_median"],
                background_share=s["background_share_mean"], chance=s["chance_mean"], target=s["target"])
     if sup:

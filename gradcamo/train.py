@@ -151,10 +151,10 @@ def linked_work(work_dir,  # a WORK_DIR with crops/ (and maybe split.csv)
 
 def run_epoch(model, store, idx, y, opt=None, sched=None, batch_size=16, scale=1, dev=torch.device("cpu"), gen=None, amp=False,
               objective=None):  # `objective(model, x, lab, t) -> (outputs, extra loss)` replaces the plain forward (see `train`)
-    "One pass over `idx` (training if `opt` is given): mean loss, accuracy (NaN without classes), seconds."
+    "One pass over `idx` (training if `opt` is given): mean loss, accuracy balanced over classes (NaN without classes), seconds."
     train_mode = opt is not None
     model.train(train_mode)
-    tot, correct, loss_sum, t0 = 0, 0, 0.0, time.perf_counter()
+    tot, loss_sum, t0, hits = 0, 0.0, time.perf_counter(), []
     sup = getattr(objective, "supervised", True)            # False: the objective is the whole loss, in training and evaluation
     use_obj = objective is not None and (train_mode or not sup)
     with torch.set_grad_enabled(train_mode):
@@ -169,8 +169,11 @@ def run_epoch(model, store, idx, y, opt=None, sched=None, batch_size=16, scale=1
             if train_mode:
                 opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
             loss_sum += float(loss.detach())*len(pos); tot += len(pos)
-            if sup: correct += int((out.argmax(1) == t).sum())
-    return loss_sum/max(tot, 1), (correct/max(tot, 1) if sup else float("nan")), time.perf_counter() - t0
+            if sup: hits.append(torch.stack([t, out.argmax(1)]).cpu())
+    if sup and hits:                                        # balanced over classes: the mean of per-class recall (chance 1/K)
+        t, p = torch.cat(hits, 1); acc = float(torch.stack([(p[t == c] == c).float().mean() for c in t.unique()]).mean())
+    else: acc = float("nan")
+    return loss_sum/max(tot, 1), acc, time.perf_counter() - t0
 
 def _epoch_seed(seed: int, epoch: int) -> int:
     "The torch seed of one epoch (dropout, drop-connect, augmentation): distinct for every (seed, epoch) with epoch < 100003 (a prime)."
