@@ -9,7 +9,7 @@
 - limits: a bare forward + backward of the model on the batch (loss = sum of target logits), and a bare no-grad forward
 Goals: >= 2x pytorch-grad-cam, >= 0.8x the bare forward+backward, >= 0.5x the no-grad forward.
 
-Run: .venv/bin/python bench/gradcam_speed.py [--batch 16] [--layer _blocks.1] [--scale 2] [--repeats 3]
+Run: .venv/bin/python bench/gradcam_speed.py [--batch 16] [--layer _conv_stem] [--scale 1] [--repeats 3]   (defaults: the project's)
 """
 import argparse, os, platform, time
 import numpy as np, torch
@@ -17,23 +17,25 @@ import sys; sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import emit
 from gradcamo.train import make_model, prep
 from gradcamo.cam import GradCAM3D, upsample, gradcamo_scores
+from gradcamo.data import CAM_LAYER, CAM_METHOD, PRESETS
+from gradcamo.crop import CROP_GRID
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--batch", type=int, default=16); ap.add_argument("--layer", default="_blocks.1")
-ap.add_argument("--scale", type=int, default=2); ap.add_argument("--repeats", type=int, default=3)
+ap.add_argument("--batch", type=int, default=16); ap.add_argument("--layer", default=CAM_LAYER)
+ap.add_argument("--scale", type=int, default=PRESETS["quick"]["scale"]); ap.add_argument("--repeats", type=int, default=3)
 ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
 a = ap.parse_args()
 dev = torch.device(a.device)
 torch.manual_seed(0)
 model = make_model(4).to(dev).eval()
-crop = torch.rand(a.batch, 5, 32, 64, 64, device=dev)
-lab = torch.zeros(a.batch, 32, 64, 64, dtype=torch.uint8, device=dev); lab[:, 11:21, 18:46, 18:46] = 1; lab[:, :, :, :10] = 2
+crop = torch.rand(a.batch, 5, *CROP_GRID, device=dev)                 # the crop grid of 03_crop
+lab = torch.zeros(a.batch, *CROP_GRID, dtype=torch.uint8, device=dev); lab[:, 11:21, 10:22, 10:22] = 1; lab[:, :, :, :5] = 2
 x = prep(crop, a.scale)
 tgt = model(x).argmax(1).detach()
 mod = model.get_submodule(a.layer)
 
 def ours():
-    cam, _ = GradCAM3D(model, a.layer)(x, tgt); return gradcamo_scores(upsample(cam, crop.shape[2:]), lab)
+    cam, _ = GradCAM3D(model, a.layer, kind=CAM_METHOD)(x, tgt); return gradcamo_scores(upsample(cam, crop.shape[2:]), lab)
 def pgc():
     from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
@@ -66,7 +68,7 @@ def timeit(f):
     return a.batch/np.median(ts)
 r = {nm: timeit(f) for nm, f in (("gradcamo", ours), ("pytorch-grad-cam", pgc), ("captum LayerGradCam", captum), ("MONAI GradCAM", monai),
                                 ("forward+backward", fwdbwd), ("forward (no grad)", forward))}
-print(f"machine: {platform.machine()}, {os.cpu_count()} cores, device {dev}; batch {a.batch}, crop (5, 32, 64, 64), "
+print(f"machine: {platform.machine()}, {os.cpu_count()} cores, device {dev}; batch {a.batch}, crop (5, {CROP_GRID}), gradcamo = {CAM_METHOD}, "
       f"network input {tuple(x.shape[1:])}, layer {a.layer}, median of {a.repeats}")
 for k, v in r.items(): print(f"{k:22s}: {v:8.1f} cells/s")
 print(f"gradcamo / pytorch-grad-cam : {r['gradcamo']/r['pytorch-grad-cam']:.2f}x  (goal >= 2x)")

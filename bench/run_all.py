@@ -15,7 +15,8 @@ import reproduce_profile
 
 BENCHES = {  # name: (script, extra args)
     "synth": ("synth_speed.py", []), "segment": ("segment_overhead.py", []), "crop": ("crop_speed.py", []),
-    "train": ("train_overhead.py", []), "gradcam": ("gradcam_speed.py", []), "channels": ("channels_speed.py", [])}
+    "train": ("train_overhead.py", []), "gradcam": ("gradcam_speed.py", []), "channels": ("channels_speed.py", []),
+    "crop_store": ("crop_store.py", [])}
 
 def rows(r: dict) -> list[tuple]:
     "(stage, measure, value, reference, ratio, goal, met) rows from the collected results."
@@ -51,9 +52,15 @@ def rows(r: dict) -> list[tuple]:
         out.append(("channel correlation", "peak memory, MiB: all sites vs a quarter (streaming)", f"{s['peak_mib_2']:.0f}", f"{s['peak_mib_quarter']:.0f}",
                     f"{s['peak_mib_2']/s['peak_mib_quarter']:.2f}x", "~1x (constant)", s['peak_mib_2']/s['peak_mib_quarter'] < 1.2))
         out.append(("channel correlation", "projected hours for all 125,510 RxRx1 sites", f"{s['projected_hours']:.2f}", "", "", "", ""))
+    if "crop_store" in r:
+        s = r["crop_store"][0]; base = s["rows"][0]["bytes"]
+        for row in s["rows"]:
+            out.append(("crop store (#18)", f"{row['store']}: MB on disk; read crops/s vs a training step's", f"{row['bytes']/1e6:.1f} MB, {row['crops_per_s']:.0f}/s",
+                        f"{base/1e6:.1f} MB, {s['step_crops_per_s']:.1f}/s", f"{base/row['bytes']:.2f}x smaller, {row['crops_per_s']/s['step_crops_per_s']:.0f}x the step",
+                        ">= 3x smaller, >= 20x the step", base/row["bytes"] >= 3 and row["crops_per_s"] >= 20*s["step_crops_per_s"]))
     if "reproduce" in r:
         s = r["reproduce"][0]
-        out.append(("reproduce", "gradcamo reproduce --preset quick, minutes from scratch", f"{s['minutes']:.1f}", "", "", "<= 20 min", s["minutes"] <= 20))
+        out.append(("reproduce", "gradcamo reproduce --preset quick, minutes from scratch", f"{s['minutes']:.1f}", "", "", "<= 30 min (#14)", s["minutes"] <= 30))
         for nb, sec in s.get("per_notebook", {}).items(): out.append(("reproduce", f"  {nb}, minutes", f"{sec/60:.1f}", "", "", "", ""))
     return out
 

@@ -12,10 +12,11 @@ import sys; sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import emit
 from gradcamo.crop import synthetic_crops, CropStore
 from gradcamo.train import make_model, batches, augment, prep
+from gradcamo.data import PRESETS
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--batches", type=int, default=12); ap.add_argument("--batch-size", type=int, default=16)
-ap.add_argument("--scale", type=int, default=2); ap.add_argument("--preset", default="tiny")
+ap.add_argument("--scale", type=int, default=PRESETS["quick"]["scale"]); ap.add_argument("--preset", default="tiny")
 ap.add_argument("--repeats", type=int, default=3, help="alternating passes of each; medians reported")
 a = ap.parse_args()
 work = synthetic_crops(os.environ.get("GRADCAMO_BENCH_DIR") or tempfile.mkdtemp(), a.preset, 0)
