@@ -19,10 +19,10 @@ def machine() -> dict:
         for line in open("/proc/meminfo"):
             if line.startswith("MemTotal"): mem = round(int(line.split()[1])/2**20, 1); break
     except OSError: pass
-    import torch, cellpose, monai, numpy
+    import torch, monai, numpy
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     try: cp = __import__("importlib.metadata").metadata.version("cellpose")
-    except Exception: cp = getattr(cellpose, "__version__", "?")
+    except Exception: cp = None                                   # not installed (a GPU machine carrying only what bench/gpu_path.py needs)
     return dict(cpu=cpu, cores=os.cpu_count(), memory_gib=mem, gpu=gpu, python=platform.python_version(),
                 torch=torch.__version__, torch_threads=torch.get_num_threads(), cellpose=cp, monai=monai.__version__,
                 numpy=numpy.__version__, os=platform.platform())

@@ -10,13 +10,14 @@ import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from sklearn.metrics import balanced_accuracy_score
 import tifffile
 from .data import InputError, atomic_path, atomic_write_text, write_table, CAM_LAYER, CAM_METHOD, PRESETS
+from .data import dask_client, field_map, process_cached
 from .crop import CropStore
 from .train import batches, prep, load_checkpoint, load_split, device_of
 
 # %% auto #0
-__all__ = ['OWN_CAMS', 'GRADCAMO_COLUMNS', 'GradCAM3D', 'view_target', 'upsample', 'gradcamo_scores', 'reference_cam', 'pgc_cam',
-           'last_epoch', 'score_cells', 'with_gradcamo', 'gradcamo_wells', 'join_gradcamo', 'export_cams',
-           'plot_examples', 'plot_distribution', 'well_bootstrap', 'plot_calibration']
+__all__ = ['OWN_CAMS', 'SCORE_BLOCK', 'GRADCAMO_COLUMNS', 'GradCAM3D', 'view_target', 'upsample', 'gradcamo_scores',
+           'reference_cam', 'pgc_cam', 'last_epoch', 'score_cells', 'with_gradcamo', 'gradcamo_wells', 'join_gradcamo',
+           'export_cams', 'plot_examples', 'plot_distribution', 'well_bootstrap', 'plot_calibration']
 
 # %% ../nbs/06_gradcamo.ipynb #c452f715
 class GradCAM3D:
@@ -140,6 +141,30 @@ def _summary(cells: pd.DataFrame, epoch: int, layer: str, method: str, target: s
                 neighbor_share_mean=float(te.neighbor_share.mean()), background_share_mean=float(te.background_share.mean()),
                 n_cam_empty=int(te.cam_empty.sum()), n_cell_empty=int(te.cell_empty.sum()))
 
+SCORE_BLOCK = 4    # batches in one block of cells that `score_cells` hands to a Dask worker (64 cells: small blocks balance workers)
+
+def _scorer(work: str, epoch: int, device: str, layer: str, method: str):
+    "The model (eval mode), its crop scale and its CAM, loaded once per process (a Dask worker's) while its checkpoint file stays the same."
+    f = Path(work)/"train"/f"ckpt_{epoch:03d}.pt"; s = f.stat()
+    def make():
+        model, _, st = load_checkpoint(work, epoch, device)
+        return model.to(device), st["scale"], GradCAM3D(model, layer, kind=method if method in OWN_CAMS else CAM_METHOD)
+    return process_cached("scorer", (str(f.resolve()), s.st_mtime_ns, s.st_size, device, layer, method), make)
+
+def _score_block(name: str, block: tuple, job: dict):
+    "Grad-CAMO scores (one row per crop position) and predicted classes of one block of cells: `score_cells`' work, here or on a Dask worker."
+    (pos_all, y_all), dev = block, job["device"]
+    model, scale, gc = _scorer(job["work"], job["epoch"], dev, job["layer"], job["method"])
+    store, ys = CropStore(job["data"]), dict(zip(pos_all, y_all))
+    parts, preds = [], []
+    for pos, x, lab in batches(store, pos_all, job["batch_size"]):
+        xin = prep(x.to(dev), scale)
+        tgt = torch.as_tensor([ys[p] for p in pos]) if job["target"] == "true" else (view_target(model, xin) if job["target"] == "view" else None)
+        cam, logits = _cams(model, gc, xin, tgt, job["layer"], job["method"])
+        parts.append(pd.DataFrame(gradcamo_scores(upsample(cam, store.images.shape[2:]), lab.to(dev)), index=pos))
+        preds.append(pd.Series(logits.argmax(1).cpu().numpy(), index=pos))
+    return pd.concat(parts), pd.concat(preds)
+
 def score_cells(work_dir,  # the model's WORK_DIR (train/ checkpoints, split.csv)
                 epoch: int | None = None, layer: str = CAM_LAYER,
                 target: str | None = None,  # pred (predicted class), true (true class), view (`view_target`); None: pred, or view without classes
@@ -148,9 +173,9 @@ def score_cells(work_dir,  # the model's WORK_DIR (train/ checkpoints, split.csv
                 data_dir=None,  # another WORK_DIR's crops to score (default WORK_DIR): its wells keep the model's split, new wells are 'unseen'
                 split: str | None = None,  # score only this split's cells ('test'), default all
                 method: str = CAM_METHOD,  # gradcam or hirescam (GradCAM3D, raw CAM), or a pytorch-grad-cam class name (GradCAM, FEM, ...)
+                workers: int = 0, scheduler: str | None = None,  # blocks of cells on a local Dask cluster of N processes, or on a running one
                ) -> tuple[pd.DataFrame, dict]:
     "Grad-CAMO for every cell of `data_dir` (default WORK_DIR) under WORK_DIR's model; writes cells.parquet, summary.json (keyed by the settings)."
-    from tqdm.auto import tqdm
     work = Path(work_dir); data = Path(data_dir or work_dir); device = str(device_of(device))
     store = CropStore(data); t = load_split(data, split_from=work)
     epoch = last_epoch(work) if epoch is None else epoch
@@ -162,17 +187,14 @@ def score_cells(work_dir,  # the model's WORK_DIR (train/ checkpoints, split.csv
     if target == "view" and method not in OWN_CAMS: raise InputError(f"target 'view' works with methods {OWN_CAMS} only, not {method!r}.")
     unknown = set(t.Metadata_Treatment) - set(classes) if classes else set()
     if unknown: raise InputError(f"{data}: treatment(s) {sorted(unknown)} unknown to the model of {work} (classes {classes}).")
-    y = t.Metadata_Treatment.map({c: i for i, c in enumerate(classes)}).to_numpy()
-    gc = GradCAM3D(model.to(device), layer, kind=method if method in OWN_CAMS else CAM_METHOD)
-    parts, preds = [], []
+    y = t.Metadata_Treatment.map({c: i for i, c in enumerate(classes)}).to_numpy() if classes else np.zeros(len(t), int)
     todo = np.flatnonzero(t.Metadata_Split == split) if split else np.arange(len(store))
-    for pos, x, lab in tqdm(batches(store, todo, batch_size), total=-(-len(todo)//batch_size), desc="grad-cam", disable=not progress):
-        xin = prep(x.to(device), st["scale"])
-        tgt = torch.as_tensor(y[pos]) if target == "true" else (view_target(model, xin) if target == "view" else None)
-        cam, logits = _cams(model, gc, xin, tgt, layer, method)
-        parts.append(pd.DataFrame(gradcamo_scores(upsample(cam, store.images.shape[2:]), lab.to(device)), index=pos))
-        preds.append(pd.Series(logits.argmax(1).cpu().numpy(), index=pos))
-    sc = pd.concat(parts).sort_index(); pr = pd.concat(preds).sort_index()
+    step = batch_size*SCORE_BLOCK                                      # blocks of whole batches: the same batches as in one piece
+    blocks = {f"cells {todo[a]}-{todo[min(a + step, len(todo)) - 1]}": (todo[a:a + step], y[todo[a:a + step]]) for a in range(0, len(todo), step)}
+    job = dict(work=str(work), data=str(data), epoch=epoch, device=device, layer=layer, method=method, target=target, batch_size=batch_size)
+    with dask_client(workers, scheduler) as client:
+        got = [r for _, r in field_map(_score_block, blocks, job, client=client, desc="grad-cam", unit="block", progress=progress)]
+    sc = pd.concat([g[0] for g in got]).sort_index(); pr = pd.concat([g[1] for g in got]).sort_index()
     tt = t.iloc[sc.index]
     meta = tt[[c for c in t.columns if c.startswith("Metadata_")]].reset_index(drop=True)
     cells = pd.concat([meta, pd.DataFrame(dict(cell_id=tt.cell_id.to_numpy(), crop_index=tt.crop_index.to_numpy(), split=tt.Metadata_Split.to_numpy(),

@@ -4,7 +4,7 @@
 
 # %% ../nbs/99_cli.ipynb #d7a183af
 from __future__ import annotations
-import argparse, json, sys, time
+import argparse, json, os, sys, time
 from pathlib import Path
 from .data import InputError, Plate, PRESETS, TEST_FRAC, CAM_LAYER, CAM_METHOD, preset, write_table
 from . import synth as _synth
@@ -53,13 +53,13 @@ def _cmd_train_segmenter(a):
 def _cmd_segment(a):
     tab = _seg.segment(a.metadata, a.work_dir, model=a.model, mode=a.mode, target=a.target, diameter=a.diameter,
                        stitch_threshold=a.stitch_threshold, cyto=a.cyto, nucleus=a.nucleus, channels=a.channels,
-                       min_volume=a.min_volume, cache=a.cache, progress=not a.quiet, **_seg_kw(a))
+                       min_volume=a.min_volume, cache=a.cache, progress=not a.quiet, **_dask_kw(a), **_seg_kw(a))
     print(f"{len(tab)} fields, {int(tab.n_cells.sum())} cells, {tab.seconds.mean():.1f} s/field; masks in {Path(a.work_dir)/'masks'}; "
           f"QC: {int(tab.qc_ok.sum())} of {len(tab)} fields plausible, median object {tab.median_diameter_um.median():.1f} µm across")
 
 def _cmd_crop(a):
     cells = _crop.crop_plate(a.metadata, a.work_dir, a.box_um, a.grid, masks_dir=a.masks, max_pad=a.max_pad, min_volume_um3=a.min_volume_um3,
-                             channels=a.channels, progress=not a.quiet)
+                             channels=a.channels, progress=not a.quiet, **_dask_kw(a))
     summ = json.loads((Path(a.work_dir)/"crops"/"crop_summary.json").read_text())
     print(f"{len(cells)} crops of {tuple(a.box_um)} µm on {tuple(a.grid)} voxels (the cell {summ['cell_share_mean']:.0%} of a crop) in {Path(a.work_dir)/'crops'}; dropped {summ['dropped_pad']} (border) + "
           f"{summ['dropped_small']} (small); {summ['empty_fields']} empty field(s)")
@@ -71,11 +71,26 @@ def _objective(a):
     if a.objective == "gradcam-penalty": return _reg.CamPenalty(a.lam, a.layer)
     return _reg.InputGradPenalty(a.lam)
 
+def _torchrun(a, n: int):
+    "Rerun this `gradcamo train` command as N processes under torchrun (DDP, one machine); its exit status."
+    import subprocess
+    argv, skip = [], False
+    for x in a.argv:                                     # the same command without --nproc
+        if skip: skip = False; continue
+        if x == "--nproc": skip = True; continue
+        if not x.startswith("--nproc="): argv.append(x)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={n}", "-m", "gradcamo.cli", *argv]
+    return subprocess.run(cmd).returncode
+
 def _cmd_train(a):
     p = preset(a.preset)
+    if a.nproc > 1:
+        rc = _torchrun(a, a.nproc)
+        if rc: raise InputError(f"training in {a.nproc} processes (torchrun) failed with exit status {rc}; its messages are above.")
+        return                                          # rank 0 printed the history
     h = _train.train(a.work_dir, a.epochs or p["epochs"], a.batch_size, lr=a.lr, variant=a.variant, scale=a.scale or p["scale"], seed=a.seed,
                      test_frac=a.test_frac, device=a.device, resume=a.resume, objective=_objective(a), progress=not a.quiet)
-    print(h.round(4).to_string(index=False))
+    if int(os.environ.get("RANK", "0")) == 0: print(h.round(4).to_string(index=False))     # under torchrun: once
 
 def _cmd_mask(a):
     w = _crop.mask_crops(a.work_dir, a.dst, keep=a.keep, progress=not a.quiet)
@@ -102,7 +117,7 @@ def _cmd_profile(a):
 
 def _cmd_score(a):
     cells, summ = _cam.score_cells(a.work_dir, a.epoch, a.layer, a.target, a.batch_size, a.device, progress=not a.quiet,
-                                   data_dir=a.data_dir, split=a.split, method=a.method)
+                                   data_dir=a.data_dir, split=a.split, method=a.method, **_dask_kw(a))
     print(json.dumps(summ, indent=1))
 
 def _cmd_export_cams(a):
@@ -115,14 +130,15 @@ def _cmd_run(a):
     if a.masks: say(f"[1/5] segment: skipped, masks from {a.masks}")
     else:
         say(f"[1/5] segment ({a.model}, {a.mode})")
-        tab = _seg.segment(a.metadata, a.work_dir, model=a.model, mode=a.mode, cache=a.cache, channels=a.channels, progress=not a.quiet, **_seg_kw(a))
+        tab = _seg.segment(a.metadata, a.work_dir, model=a.model, mode=a.mode, cache=a.cache, channels=a.channels, progress=not a.quiet,
+                           **_dask_kw(a), **_seg_kw(a))
         _seg.check_qc(tab, src=str(Path(a.work_dir)/"segmentation.csv"))     # most fields implausible: stop before training on them
-    say("[2/5] crop"); _crop.crop_plate(a.metadata, a.work_dir, a.box_um, a.grid, masks_dir=a.masks, channels=a.channels, progress=not a.quiet)
+    say("[2/5] crop"); _crop.crop_plate(a.metadata, a.work_dir, a.box_um, a.grid, masks_dir=a.masks, channels=a.channels, progress=not a.quiet, **_dask_kw(a))
     say(f"[3/5] train ({p['epochs']} epochs)")
     _train.train(a.work_dir, p["epochs"], a.batch_size, scale=p["scale"], seed=a.seed, test_frac=a.test_frac, device=a.device, resume=True,
                  progress=not a.quiet)
     say("[4/5] profile"); _prof.profile_epochs(a.work_dir, umap=False, seed=a.seed, progress=not a.quiet)
-    say("[5/5] score"); cells, summ = _cam.score_cells(a.work_dir, layer=a.layer, device=a.device, progress=not a.quiet)
+    say("[5/5] score"); cells, summ = _cam.score_cells(a.work_dir, layer=a.layer, device=a.device, progress=not a.quiet, **_dask_kw(a))
     print(json.dumps(summ, indent=1))
 
 def _cmd_synth_rxrx1(a):
@@ -177,6 +193,10 @@ def _o_quiet(q): q.add_argument("--quiet", action="store_true", help="no progres
 def _o_box(q):
     q.add_argument("--box-um", type=_floats, default=_crop.CROP_BOX_UM, metavar="Z,Y,X", help="crop box in µm around each cell (voxel size from dataset.json)")
     q.add_argument("--grid", type=_ints, default=_crop.CROP_GRID, metavar="Z,Y,X", help="voxels the box is resampled to, each >= 32")
+def _o_dask(q):
+    q.add_argument("--workers", type=int, default=0, help="run the fields on a local Dask cluster of N processes (0: in this process)")
+    q.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run the fields on a running Dask cluster, e.g. tcp://host:8786 (paths must be shared)")
+def _dask_kw(a): return dict(workers=a.workers, scheduler=a.scheduler)
 def _o_device(q): q.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: cuda when torch sees a GPU")
 def _o_channels(q): q.add_argument("--channels", type=_names, default=None, help="channel names in order, e.g. DNA,ER,RNA,AGP,Mito (default: dataset.json)")
 def _o_preset(q, default="quick"): q.add_argument("--preset", default=default, choices=list(PRESETS), help="run size (gradcamo.data.PRESETS)")
@@ -214,13 +234,14 @@ def _p_segment(q):
     q.add_argument("--diameter", type=float, default=None, help="cell diameter in px (default: the model's)")
     q.add_argument("--stitch-threshold", type=float, default=0.25)
     q.add_argument("--cyto", default="AGP", help="cytoplasm channel for --target cell"); q.add_argument("--nucleus", default="DNA")
-    q.add_argument("--min-volume", type=int, default=100, help="drop objects smaller than this (voxels)")
+    q.add_argument("--min-volume", type=int, default=100, help="drop objects smaller than this (voxels)"); _o_dask(q)
 
 def _p_crop(q):
     q.add_argument("metadata"); q.add_argument("work_dir"); _o_channels(q)
     _o_box(q)
     q.add_argument("--masks", default=None, help="folder of <plate>_<well>_s<site>.tif masks (default WORK_DIR/masks)")
     q.add_argument("--max-pad", type=float, default=0.5); q.add_argument("--min-volume-um3", type=float, default=75.0, help="drop cells smaller than this (µm³)")
+    _o_dask(q)
 
 def _p_train(q):
     q.add_argument("work_dir"); _o_preset(q); _o_seed(q); _o_test_frac(q); _o_device(q)
@@ -232,6 +253,7 @@ def _p_train(q):
                    help="simclr: self-supervised (no labels); *-penalty: supervised plus a penalty on attention outside the cell")
     q.add_argument("--lam", type=float, default=1.0, help="weight of the penalty"); _o_layer(q, what="Grad-CAM layer of gradcam-penalty")
     q.add_argument("--temperature", type=float, default=0.2, help="simclr's NT-Xent temperature")
+    q.add_argument("--nproc", type=int, default=1, help="train in N processes on this machine (torch DDP under torchrun; gloo on CPU, NCCL on GPUs)")
 
 def _p_mask(q):
     q.add_argument("work_dir"); q.add_argument("dst")
@@ -248,7 +270,7 @@ def _p_score(q):
     q.add_argument("--batch-size", type=int, default=16)
     q.add_argument("--data-dir", default=None, help="score another WORK_DIR's crops with this model (its wells keep the model's split)")
     q.add_argument("--split", default=None, choices=["train", "test", "unseen"], help="score only these cells (default all)")
-    q.add_argument("--method", default=CAM_METHOD, help="gradcam or hirescam (GradCAM3D), or a pytorch-grad-cam class name, e.g. GradCAM")
+    q.add_argument("--method", default=CAM_METHOD, help="gradcam or hirescam (GradCAM3D), or a pytorch-grad-cam class name, e.g. GradCAM"); _o_dask(q)
 
 def _p_export_cams(q):
     q.add_argument("work_dir", help="the model's WORK_DIR"); q.add_argument("out_dir", help="folder for the OME-TIFFs")
@@ -261,7 +283,7 @@ def _p_run(q):
     q.add_argument("--mode", default="stitch", choices=["stitch", "3d"]); q.add_argument("--seg-seed", type=int, default=1000)
     q.add_argument("--seg-epochs", type=int, default=None); q.add_argument("--cache", default=None)
     _o_box(q); q.add_argument("--batch-size", type=int, default=16)
-    _o_layer(q); q.add_argument("--masks", default=None, help="folder of your own <plate>_<well>_s<site>.tif masks: skips segmentation")
+    _o_layer(q); q.add_argument("--masks", default=None, help="folder of your own <plate>_<well>_s<site>.tif masks: skips segmentation"); _o_dask(q)
 
 def _p_synth_rxrx1(q):
     q.add_argument("out_dir"); q.add_argument("--cell-types", type=_names, default=("HEPG2", "HUVEC", "RPE", "U2OS"))
@@ -319,10 +341,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     "Entry point of the `gradcamo` command."
     p = build_parser()
-    a = p.parse_args(argv)
+    a = p.parse_args(argv); a.argv = list(sys.argv[1:] if argv is None else argv)
     try: a.fn(a)
     except (InputError, ReproduceError) as e:
         print(f"gradcamo: error: {e}", file=sys.stderr); return 2
     except KeyboardInterrupt:
         print("gradcamo: interrupted; rerun the same command to continue where it stopped.", file=sys.stderr); return 130
     return 0
+
+if __name__ == "__main__" and (globals().get("__spec__") or None) is not None and __spec__.name == "gradcamo.cli":
+    sys.exit(main())   # `python -m gradcamo.cli ...` (how torchrun starts each training process); not when a notebook runs this cell

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, tifffile
 from scipy import ndimage as ndi
 from .data import Plate, InputError, CHANNELS, atomic_write_text, new_npy, write_table, claim_settings, stack_shape, resample
+from .data import dask_client, field_map
 from .segment import _outside
 
 # %% auto #0
@@ -97,9 +98,9 @@ def label_crop(mask_crop: np.ndarray, cell_id: int) -> np.ndarray:
 def _mask_path(work: Path, key: str, masks_dir) -> Path:
     return (Path(masks_dir) if masks_dir else work/"masks")/f"{key}.tif"
 
-def _field_cells(pl: Plate, i: int, work: Path, masks_dir, box_um, grid, max_pad: float, min_volume_um3: float):
-    "The cells of field `i` to crop (with its `Metadata_*` columns), how many were dropped at the border / as too small, and the field's grid shape."
-    key = pl.fields.key[i]
+def _field_cells(key: str, pl: Plate, work: Path, masks_dir, box_um, grid, max_pad: float, min_volume_um3: float):
+    "The cells of field `key` to crop (with its `Metadata_*` columns), how many were dropped at the border / as too small, and the field's grid shape."
+    i = int(np.flatnonzero(pl.fields.key == key)[0])
     mp = _mask_path(work, key, masks_dir)
     if not mp.exists(): raise InputError(f"{mp}: no mask for field {key} (row {i}). Run `gradcamo segment` first, or pass the masks folder.")
     mask = tifffile.imread(mp)
@@ -114,6 +115,15 @@ def _field_cells(pl: Plate, i: int, work: Path, masks_dir, box_um, grid, max_pad
     for c, v in pl.meta(i).items(): ct[c] = v
     ct["Metadata_Key"], ct["field_path"], ct["mask_path"] = key, pl.fields.path[i], str(mp)
     return ct, int(bad_pad.sum()), int((small & ~bad_pad).sum()), gshape
+
+def _crop_field(key: str, todo: tuple, pl: Plate, bounds: dict, grid):
+    "Crop indices, image crops (float16) and label crops of one field: `crop_plate`'s work on a field, here or on a Dask worker (which writes nothing)."
+    (grp, gshape), i = todo, int(np.flatnonzero(pl.fields.key == key)[0])
+    img = resample(normalize(pl.read(i), bounds[str(pl.fields.plate[i])]).transpose(1, 0, 2, 3), gshape)  # (C, Z, Y, X) on the grid
+    msk = resample(tifffile.imread(grp.mask_path.iloc[0]), gshape, labels=True)
+    ims = np.stack([extract(img, st, grid, 0).astype(np.float16) for st in zip(grp.crop_z0, grp.crop_y0, grp.crop_x0)])
+    lbs = np.stack([label_crop(extract(msk, st, grid, 0), c) for st, c in zip(zip(grp.crop_z0, grp.crop_y0, grp.crop_x0), grp.cell_id)])
+    return grp.crop_index.to_numpy(), ims, lbs
 
 def _open_store(cdir: Path, n: int, n_channels: int, grid) -> dict:
     "The crop store's image and label memmaps: created with their space reserved, or reopened (same shape) to resume."
@@ -132,9 +142,10 @@ def crop_plate(metadata,  # metadata table (or folder) in the input format
                masks_dir=None,  # folder of <key>.tif label volumes (default WORK_DIR/masks, from `gradcamo segment`)
                max_pad: float = 0.5,  # drop cells whose box is more than this fraction outside the field
                min_volume_um3: float = 75.0,  # drop cells smaller than this (µm³)
-               channels=None, progress: bool = True) -> pd.DataFrame:
+               channels=None,
+               workers: int = 0, scheduler: str | None = None,  # fields on a local Dask cluster of N processes, or on a running one (`dask_client`)
+               progress: bool = True) -> pd.DataFrame:
     "Crop every cell of a plate into WORK_DIR/crops; returns crops.parquet's table."
-    from tqdm.auto import tqdm
     grid = tuple(int(s) for s in grid); box_um = tuple(float(s) for s in box_um)
     if len(grid) != 3 or min(grid) < 32: raise InputError(f"crop grid {grid}: give (Z, Y, X) with every dim >= 32 (the 3D EfficientNet needs it).")
     if len(box_um) != 3 or min(box_um) <= 0: raise InputError(f"crop box {box_um}: give (z, y, x) in µm, each > 0.")
@@ -147,36 +158,33 @@ def crop_plate(metadata,  # metadata table (or folder) in the input format
     claim_settings(work/"crop.json", dict(metadata=str(Path(pl.table_path).resolve()), box_um=list(box_um), grid=list(grid),
                                           voxel_size_um=list(pl.voxel_size_um), masks_dir=str(masks_dir) if masks_dir else None,
                                           max_pad=max_pad, min_volume_um3=min_volume_um3, channels=list(pl.channels)), "use another WORK_DIR, or delete it to start over")
-    tabs, n_pad, n_small, gshapes = [], 0, 0, {}                     # pass 1: which cells, from the masks
-    for i in range(len(pl)):
-        ct, p, s, gshapes[pl.fields.key[i]] = _field_cells(pl, i, work, masks_dir, box_um, grid, max_pad, min_volume_um3)
-        tabs.append(ct); n_pad += p; n_small += s
-    empty = [pl.fields.key[i] for i, t in enumerate(tabs) if len(t) == 0]
-    if empty: warnings.warn(f"{len(empty)} field(s) with no cells: {', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''}")
-    if len(empty) == len(tabs): raise InputError(f"no cells to crop in {pl.table_path} (all fields empty or all cells dropped: {n_pad} at the border, {n_small} too small).")
-    cells = pd.concat([t for t in tabs if len(t)], ignore_index=True)
-    cells["crop_index"] = np.arange(len(cells))
-    metacols = [c for c in cells.columns if c.startswith("Metadata_")]
-    cells = cells[metacols + [c for c in cells.columns if c not in metacols]]
-    norm_f = work/"normalization.json"                               # pass 2: the crops, field by field, resumable
-    if not norm_f.exists(): atomic_write_text(norm_f, json.dumps(dict(method="plate percentiles 1, 99.9", bounds=plate_percentiles(pl)), indent=1))
-    bounds = json.loads(norm_f.read_text())["bounds"]
-    mm = _open_store(cdir, len(cells), len(pl.channels), grid)
-    done_f = cdir/"done.txt"
-    done = set(done_f.read_text().split()) if done_f.exists() else set()
-    t0, n_new = time.perf_counter(), 0
-    for key, grp in tqdm(cells.groupby("Metadata_Key", sort=False), desc="crop", unit="field", disable=not progress):
-        if key in done: continue
-        i = int(np.flatnonzero(pl.fields.key == key)[0])
-        img = resample(normalize(pl.read(i), bounds[str(pl.fields.plate[i])]).transpose(1, 0, 2, 3), gshapes[key])  # (C, Z, Y, X) on the grid
-        msk = resample(tifffile.imread(grp.mask_path.iloc[0]), gshapes[key], labels=True)
-        for r in grp.itertuples():
-            st = (r.crop_z0, r.crop_y0, r.crop_x0)
-            mm["images"][r.crop_index] = extract(img, st, grid, 0).astype(np.float16)
-            mm["labels"][r.crop_index] = label_crop(extract(msk, st, grid, 0), r.cell_id)
-        for a in mm.values(): a.flush()
-        with open(done_f, "a") as fh: fh.write(key + "\n")          # a field is done once its crops are on disk
-        n_new += len(grp)
+    with dask_client(workers, scheduler) as client:          # one cluster (or none) for both passes
+        got = dict(field_map(_field_cells, pl.fields.key, pl, work, masks_dir, box_um, grid, max_pad, min_volume_um3,   # pass 1: which cells, from the masks
+                             client=client, desc="cells", progress=progress and client is not None))
+        tabs, n_pad, n_small, gshapes = [], 0, 0, {}
+        for key in pl.fields.key:
+            ct, p, s, gshapes[key] = got[key]; tabs.append(ct); n_pad += p; n_small += s
+        empty = [pl.fields.key[i] for i, t in enumerate(tabs) if len(t) == 0]
+        if empty: warnings.warn(f"{len(empty)} field(s) with no cells: {', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''}")
+        if len(empty) == len(tabs): raise InputError(f"no cells to crop in {pl.table_path} (all fields empty or all cells dropped: {n_pad} at the border, {n_small} too small).")
+        cells = pd.concat([t for t in tabs if len(t)], ignore_index=True)
+        cells["crop_index"] = np.arange(len(cells))
+        metacols = [c for c in cells.columns if c.startswith("Metadata_")]
+        cells = cells[metacols + [c for c in cells.columns if c not in metacols]]
+        norm_f = work/"normalization.json"                               # pass 2: the crops, field by field, resumable
+        if not norm_f.exists(): atomic_write_text(norm_f, json.dumps(dict(method="plate percentiles 1, 99.9", bounds=plate_percentiles(pl)), indent=1))
+        bounds = json.loads(norm_f.read_text())["bounds"]
+        mm = _open_store(cdir, len(cells), len(pl.channels), grid)
+        done_f = cdir/"done.txt"
+        done = set(done_f.read_text().split()) if done_f.exists() else set()
+        t0, n_new = time.perf_counter(), 0
+        todo = {k: (g[["crop_index", "cell_id", "crop_z0", "crop_y0", "crop_x0", "mask_path"]], gshapes[k])   # each field with its own cells
+                for k, g in cells.groupby("Metadata_Key", sort=False) if k not in done}
+        for key, (idx, ims, lbs) in field_map(_crop_field, todo, pl, bounds, grid, client=client, desc="crop", progress=progress):
+            mm["images"][idx], mm["labels"][idx] = ims, lbs                # written here, one field at a time, as the fields arrive
+            for a in mm.values(): a.flush()
+            with open(done_f, "a") as fh: fh.write(key + "\n")          # a field is done once its crops are on disk
+            n_new += len(idx)
     secs = time.perf_counter() - t0
     cells = cells.drop(columns=["mask_path"])
     cells["cell_share"] = np.concatenate([(np.asarray(mm["labels"][j:j + 256]) == 1).mean((1, 2, 3)) for j in range(0, len(cells), 256)])

@@ -13,8 +13,8 @@ import numpy as np, pandas as pd, tifffile
 __all__ = ['CHANNELS', 'REQUIRED_COLUMNS', 'CONTROL_NAMES', 'PRESETS', 'TEST_FRAC', 'CAM_LAYER', 'CAM_METHOD', 'InputError',
            'read_table', 'channel_files', 'validate_table', 'ome_zarr_image', 'read_stack', 'stack_shape', 'resample',
            'atomic_path', 'atomic_write_text', 'write_table', 'write_stack', 'claim_settings', 'new_npy',
-           'load_sidecar', 'parse_channels', 'field_key', 'meta_name', 'Plate', 'import_hcs', 'preset', 'begin_scratch',
-           'end_scratch']
+           'load_sidecar', 'parse_channels', 'field_key', 'meta_name', 'Plate', 'import_hcs', 'preset', 'dask_client',
+           'process_cached', 'field_map', 'begin_scratch', 'end_scratch']
 
 # %% ../nbs/00_data.ipynb #88877be1
 CHANNELS = ("DNA", "ER", "RNA", "AGP", "Mito")  # Cell Painting channel order used throughout
@@ -418,6 +418,70 @@ def preset(name: str  # tiny | quick | paper
     "The sizes of one run preset (a row of `PRESETS`)."
     if name not in PRESETS: raise InputError(f"unknown preset {name!r}; choose one of {list(PRESETS)}.")
     return PRESETS[name]
+
+# %% ../nbs/00_data.ipynb #c4158b77
+@contextmanager
+def dask_client(workers: int = 0,  # N >= 1: a local Dask cluster of N worker processes (one thread each); 0: no Dask, this process
+                scheduler: str | None = None,  # address of a running Dask scheduler (e.g. tcp://host:8786): wins over `workers`
+                timeout: float = 10.0):  # seconds to wait for the scheduler to answer
+    "A `distributed.Client` for the per-field stages, or None (work in this process); a local cluster is closed with the block."
+    if scheduler:
+        from distributed import Client
+        try: client = Client(scheduler, timeout=f"{timeout}s")
+        except (OSError, TimeoutError, ValueError) as e:
+            raise InputError(f"no Dask scheduler answers at {scheduler!r} within {timeout:g} s ({type(e).__name__}: {str(e)[:120]}). "
+                             "Check the address (tcp://HOST:8786) and that `dask scheduler` and its workers run there, "
+                             "or use --workers N for a cluster on this machine.") from None
+        try: yield client
+        finally: client.close()
+    elif workers and workers >= 1:
+        import logging, dask
+        from distributed import Client, LocalCluster
+        env = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items() if k != "MALLOC_TRIM_THRESHOLD_"}
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": env}), \
+             LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None,
+                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            yield client
+    else: yield None
+
+_PROCESS: dict = {}   # what `process_cached` keeps: one object per name, in each process (a Dask worker's model)
+
+def process_cached(name: str,  # what it is (one kept per name)
+                   key,  # the settings it was made with: another key makes it anew
+                   make):  # make() -> the object
+    "An object made once per process and kept while its key stays the same (a model a worker loads once, not per field)."
+    if _PROCESS.get(name, (None,))[0] != key: _PROCESS[name] = (key, make())
+    return _PROCESS[name][1]
+
+def field_map(fn,  # fn(item, *args) -> result: a function the workers can import or unpickle
+              items,  # the fields (keys) or blocks still to do, each naming itself in errors; or a dict key -> what only that one needs
+              *args,  # the same for every item (the plate, settings)
+              client=None,  # a `dask_client`; None: in this process, in order
+              desc: str = "", unit: str = "field", progress: bool = True):
+    "Yield (item, fn(item, *args)) (or fn(key, items[key], *args) for a dict) for every item as it finishes (on Dask's workers, or here in order); one progress bar across workers."
+    from tqdm.auto import tqdm
+    own = items if isinstance(items, dict) else None
+    items = list(items)
+    call = (lambda it: (it, own[it]) + args) if own is not None else (lambda it: (it,) + args)
+    with tqdm(total=len(items), desc=desc, unit=unit, disable=not progress) as bar:
+        if client is None:
+            for it in items:
+                r = fn(*call(it)); bar.update(); yield it, r
+            return
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+        futs = {client.submit(fn, *call(it), pure=False): it for it in items}     # args are small (settings, the plate's table)
+        try:
+            for fut in as_completed(futs):
+                it = futs[fut]
+                try: r = fut.result()
+                except KilledWorker:
+                    raise InputError(f"{desc or 'dask'}: {unit} {it} killed its Dask worker every time it was tried (out of memory, or a crash). "
+                                     "Give the workers more memory (fewer --workers on this machine, or --memory-limit on `dask worker`), "
+                                     "then rerun: the finished ones are kept.") from None
+                bar.update(); yield it, r
+        finally:
+            for f in futs: f.cancel()
 
 # %% ../nbs/00_data.ipynb #6ae645e3
 _scratch: list = []

@@ -12,6 +12,7 @@ from unittest.mock import patch
 import numpy as np, pandas as pd, tifffile
 from skimage.segmentation import relabel_sequential, find_boundaries
 from .data import Plate, InputError, write_stack, read_stack, CHANNELS, atomic_write_text, write_table, claim_settings, PRESETS, resample
+from .data import dask_client, field_map, process_cached
 
 # %% auto #0
 __all__ = ['SEG_SCALE', 'SEG_VARIED', 'PRETRAINED', 'EXPECTED_DIAMETER_UM', 'cache_dir', 'seg_input', 'varied_nuclei',
@@ -274,6 +275,28 @@ def _outside(work: Path, inp: Path):
     if w == i or i in w.parents:
         raise InputError(f"WORK_DIR {work} is inside the input folder {inp}; gradcamo never writes into the input folder. Pick another WORK_DIR.")
 
+def _net(progress: bool = False, **kw):
+    "The network and diameter `load_model(**kw)` gives, loaded once per process (once per Dask worker)."
+    return process_cached("segmenter", tuple(sorted(kw.items())), lambda: load_model(**kw, progress=progress))
+
+def _segment_one(key: str, pl: Plate, opts: dict, bars: bool = False):
+    "Masks (Z, Y, X) and record of one field: `segment`'s work on a field, in this process or on a Dask worker (which writes nothing)."
+    net, d0 = _net(**opts["net"])
+    i = int(np.flatnonzero(pl.fields.key == key)[0])
+    stack, at = pl.read(i), opts["at"]
+    t0 = time.perf_counter()
+    shape = stack[:, 0].shape
+    grid = tuple(max(1, round(s*v/a)) for s, v, a in zip(shape, pl.voxel_size_um, at))
+    x = stack if grid == shape else resample(stack.transpose(1, 0, 2, 3), grid).transpose(1, 0, 2, 3)
+    with _cellpose_bars(bars):
+        masks = segment_field(net, x, pl.channels, opts["target"], opts["mode"], opts["diameter"] or d0, opts["stitch_threshold"], at[0]/at[1],
+                              opts["cyto"], opts["nucleus"], min_volume=opts["min_volume"])
+    if grid != shape: masks = relabel_sequential(resample(masks, shape, labels=True))[0].astype(masks.dtype)   # back to the field's voxels
+    if masks.shape != shape: raise InputError(f"{key}: mask shape {masks.shape} differs from the image's (Z, Y, X) {shape}.")
+    rec = dict(key=key, n_cells=int(masks.max()), seconds=round(time.perf_counter() - t0, 3), segmented_at_um=list(at),
+               expected_diameter_um=opts["expected"], qc=mask_qc(masks, pl.voxel_size_um, opts["expected"]))
+    return masks, rec
+
 def _segmenter_voxel(model: str, seg_preset: str, seg_seed: int, voxel_um) -> tuple:
     "The voxel size a field is segmented at: the offline segmenter's training plate's; a Cellpose or user model works at the plate's own (its diameter in px sets its scale)."
     if model != "synthetic": return tuple(voxel_um)
@@ -289,9 +312,9 @@ def segment(metadata,  # metadata table (or its folder) in the input format
             min_volume: int = 100,  # remove objects smaller than this (voxels): slivers that stitching left alone
             cache=None, seg_preset: str = "quick", seg_seed: int = 1000, seg_epochs: int = PRESETS["quick"]["seg_epochs"],
             expected_diameter_um: float | None = None,  # for the QC (`mask_qc`); default: --diameter at the plate's voxel size, else EXPECTED_DIAMETER_UM
+            workers: int = 0, scheduler: str | None = None,  # fields on a local Dask cluster of N processes, or on a running one (`dask_client`)
             progress: bool = True) -> pd.DataFrame:
     "Segment every field of a plate; returns the per-field table with its QC (also written to WORK_DIR/segmentation.csv); warns naming the fields whose masks look implausible."
-    from tqdm.auto import tqdm
     pl = Plate(metadata, channels=channels)
     work = Path(work_dir); _outside(work, pl.root); (work/"masks").mkdir(parents=True, exist_ok=True)
     model, why = resolve_model(model, target)
@@ -300,33 +323,19 @@ def segment(metadata,  # metadata table (or its folder) in the input format
                     stitch_threshold=stitch_threshold, cyto=cyto, nucleus=nucleus, channels=list(pl.channels), min_volume=min_volume,
                     seg_preset=seg_preset, seg_seed=seg_seed, seg_epochs=seg_epochs)
     claim_settings(work/"segment.json", settings, "use another WORK_DIR, or delete it to start over")
-    net = None
     vz, vy, _ = pl.voxel_size_um
     expected = expected_diameter_um or (diameter*vy if diameter else EXPECTED_DIAMETER_UM[target])
     at = _segmenter_voxel(model, seg_preset, seg_seed, pl.voxel_size_um)        # the offline segmenter works at the voxel size it learned
-    for i in tqdm(range(len(pl)), desc="segment", unit="field", disable=not progress):
-        key = pl.fields.key[i]
-        out, rec = work/"masks"/f"{key}.tif", work/"masks"/f"{key}.json"
-        if out.exists() and rec.exists(): continue
-        if net is None:
-            net, d0 = load_model(model, target, cache, seg_preset, seg_seed, seg_epochs, progress)
-            diam = diameter or d0
-        stack = pl.read(i)
-        t0 = time.perf_counter()
-        shape = stack[:, 0].shape
-        grid = tuple(max(1, round(s*v/a)) for s, v, a in zip(shape, pl.voxel_size_um, at))
-        x = stack if grid == shape else resample(stack.transpose(1, 0, 2, 3), grid).transpose(1, 0, 2, 3)
-        with _cellpose_bars(progress):
-            masks = segment_field(net, x, pl.channels, target, mode, diam, stitch_threshold, at[0]/at[1], cyto, nucleus, min_volume=min_volume)
-        if grid != shape: masks = relabel_sequential(resample(masks, shape, labels=True))[0].astype(masks.dtype)   # back to the field's voxels
-        secs = time.perf_counter() - t0
-        if masks.shape != stack[:, 0].shape:
-            raise InputError(f"{key}: mask shape {masks.shape} differs from the image's (Z, Y, X) {stack[:, 0].shape}.")
-        n = int(masks.max())
-        if n == 0: warnings.warn(f"{key}: no cells found in this field (row {i} of {pl.table_path}); it contributes no cells.")
-        write_stack(out, masks, "ZYX")
-        atomic_write_text(rec, json.dumps(dict(key=key, n_cells=n, seconds=round(secs, 3), segmented_at_um=list(at), expected_diameter_um=expected,
-                                               qc=mask_qc(masks, pl.voxel_size_um, expected))))
+    todo = [k for k in pl.fields.key if not ((work/"masks"/f"{k}.tif").exists() and (work/"masks"/f"{k}.json").exists())]
+    net_kw = dict(model=model, target=target, cache=None if cache is None else str(cache), seg_preset=seg_preset, seg_seed=seg_seed, seg_epochs=seg_epochs)
+    if todo: _net(**net_kw, progress=progress)             # trained (once, here) and cached before any worker asks for it
+    opts = dict(net=net_kw, target=target, mode=mode, diameter=diameter, stitch_threshold=stitch_threshold, cyto=cyto, nucleus=nucleus,
+                min_volume=min_volume, at=at, expected=expected)
+    with dask_client(workers, scheduler) as client:
+        for key, (masks, rec) in field_map(_segment_one, todo, pl, opts, progress and client is None, client=client, desc="segment", progress=progress):
+            if rec["n_cells"] == 0: warnings.warn(f"{key}: no cells found in this field ({pl.table_path}); it contributes no cells.")
+            write_stack(work/"masks"/f"{key}.tif", masks, "ZYX")                        # written here, one field at a time:
+            atomic_write_text(work/"masks"/f"{key}.json", json.dumps(rec))           # a field is done once its record is
     rows = []
     for i in range(len(pl)):
         f_rec = work/"masks"/f"{pl.fields.key[i]}.json"; r = json.loads(f_rec.read_text())

@@ -47,9 +47,9 @@ def augment(x: torch.Tensor, lab: torch.Tensor | None, g: torch.Generator):
             xi = torch.rot90(xi, k, (2, 3)); li = torch.rot90(li, k, (1, 2)) if li is not None else None
         xs.append(xi); ls.append(li)
     x = torch.stack(xs)
-    scale = 1 + 0.1*(2*torch.rand(B, C, 1, 1, 1, generator=g) - 1)
-    shift = 0.03*(2*torch.rand(B, C, 1, 1, 1, generator=g) - 1)
-    return x*scale + shift, (torch.stack(ls) if lab is not None else None)
+    scale = 1 + 0.1*(2*torch.rand(B, C, 1, 1, 1, generator=g) - 1)   # drawn on the CPU generator (the same draws on any device),
+    shift = 0.03*(2*torch.rand(B, C, 1, 1, 1, generator=g) - 1)       # then moved to the batch's device
+    return x*scale.to(x.device) + shift.to(x.device), (torch.stack(ls) if lab is not None else None)
 
 def epoch_indices(labels: np.ndarray, epoch: int, seed: int, balance: bool = True) -> np.ndarray:
     "The training order of one epoch: class-balanced draws (or a permutation), seeded by (seed, epoch)."
@@ -95,9 +95,12 @@ def device_of(device: str = "auto") -> torch.device:
 
 # %% ../nbs/04_train.ipynb #614d42df
 @torch.no_grad()
-def drop_single(idx: np.ndarray, batch_size: int) -> np.ndarray:
-    "Drop a trailing batch of one sample: BatchNorm cannot take batch statistics of a single crop in training mode."
-    return idx[:-1] if len(idx) > 1 and len(idx) % batch_size == 1 else idx
+def drop_single(idx: np.ndarray, batch_size: int,
+                world: int = 1,  # processes sharing each batch (DDP): each must get at least 2 crops
+               ) -> np.ndarray:
+    "Drop a trailing batch too small to share: BatchNorm cannot take batch statistics of a single crop in training mode."
+    r = len(idx) % batch_size
+    return idx[:-r] if len(idx) > r and 0 < r < 2*world else idx
 
 def calibrate_bn(model, store: CropStore, idx: np.ndarray, batch_size: int = 16, scale: int = 1, dev=torch.device("cpu"),
                  n_batches: int = 16, seed: int = 0):
@@ -150,8 +153,10 @@ def linked_work(work_dir,  # a WORK_DIR with crops/ (and maybe split.csv)
     return w
 
 def run_epoch(model, store, idx, y, opt=None, sched=None, batch_size=16, scale=1, dev=torch.device("cpu"), gen=None, amp=False,
-              objective=None):  # `objective(model, x, lab, t) -> (outputs, extra loss)` replaces the plain forward (see `train`)
+              objective=None,  # `objective(model, x, lab, t) -> (outputs, extra loss)` replaces the plain forward (see `train`)
+              part=(0, 1)):  # (rank, world size): with DDP each process takes its share of every batch
     "One pass over `idx` (training if `opt` is given): mean loss, accuracy balanced over classes (NaN without classes), seconds."
+    rank, world = part
     train_mode = opt is not None
     model.train(train_mode)
     tot, loss_sum, t0, hits = 0, 0.0, time.perf_counter(), []
@@ -162,14 +167,21 @@ def run_epoch(model, store, idx, y, opt=None, sched=None, batch_size=16, scale=1
             x = prep(x.to(dev, non_blocking=True), scale)   # pool first: flips, xy rotations and the channel affine commute
             lab = lab.to(dev) if use_obj else None          # label crops only when the objective needs them (they move with x)
             if train_mode: x, lab = augment(x, lab, gen)    # with 2x2 xy average pooling, so augmenting after it is the same, 4x cheaper
-            t = torch.as_tensor(y[pos], device=dev)
+            t, n_batch = torch.as_tensor(y[pos], device=dev), len(pos)
+            if world > 1:                                   # every process augmented the whole batch alike; each keeps its share
+                k = torch.from_numpy(np.array_split(np.arange(n_batch), world)[rank]).to(dev)
+                x, t, lab, pos = x[k], t[k], (lab[k] if lab is not None else None), pos[k.cpu().numpy()]
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
                 out, extra = objective(model, x, lab, t) if use_obj else (model(x), 0.0)
                 loss = (F.cross_entropy(out.float(), t) if sup else 0.0) + extra
-            if train_mode:
-                opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
+            if train_mode:                                  # DDP averages the processes' gradients: weighted by share, that is the batch mean
+                opt.zero_grad(set_to_none=True); (loss*(len(pos)*world/n_batch)).backward(); opt.step(); sched.step()
             loss_sum += float(loss.detach())*len(pos); tot += len(pos)
             if sup: hits.append(torch.stack([t, out.argmax(1)]).cpu())
+    if world > 1:                                           # the epoch's numbers over all processes' shares
+        import torch.distributed as td
+        got = [None]*world; td.all_gather_object(got, (loss_sum, tot, hits))
+        loss_sum, tot, hits = sum(g[0] for g in got), sum(g[1] for g in got), [h for g in got for h in g[2]]
     if sup and hits:                                        # balanced over classes: the mean of per-class recall (chance 1/K)
         t, p = torch.cat(hits, 1); acc = float(torch.stack([(p[t == c] == c).float().mean() for c in t.unique()]).mean())
     else: acc = float("nan")
@@ -203,6 +215,16 @@ def train(work_dir,  # WORK_DIR with crops/ (from `gradcamo crop`)
     with `supervised = False` (e.g. `gradcamo.selfsup.SimCLR`) is the whole loss, has `n_out` outputs, draws cells without
     looking at their classes (`balance = False`) and is saved with no classes."""
     from tqdm.auto import tqdm
+    world = int(os.environ.get("WORLD_SIZE", "1"))                     # > 1: one of several processes started by torchrun (DDP)
+    if world > 1:
+        import torch.distributed as td
+        if objective is not None: raise InputError("training in several processes (torchrun, --nproc) is for the supervised objective only; train other objectives in one process.")
+        dev = device_of(device)
+        if dev.type == "cuda": dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))); torch.cuda.set_device(dev)
+        if not td.is_initialized(): td.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+        rank = td.get_rank()
+        if rank: td.barrier()                                         # rank 0 writes the split and the settings first
+    else: rank = 0
     work = Path(work_dir); tdir = work/"train"; tdir.mkdir(parents=True, exist_ok=True)
     store = CropStore(work)
     classes, y, tr_idx, te_idx = _training_data(work, seed, test_frac)
@@ -212,7 +234,9 @@ def train(work_dir,  # WORK_DIR with crops/ (from `gradcamo crop`)
     ckpts = sorted(tdir.glob("ckpt_*.pt"))
     if ckpts and not resume: raise InputError(f"{tdir} already holds checkpoints; pass --resume to continue, or delete {tdir} to start over.")
     settings = claim_settings(tdir/"settings.json", settings, f"--resume continues only with the same settings; use another WORK_DIR, or delete {tdir}")
-    dev = device_of(device); amp = dev.type == "cuda"
+    if world > 1 and rank == 0: td.barrier()
+    if world == 1: dev = device_of(device)
+    amp = dev.type == "cuda"
     sup, balance = getattr(objective, "supervised", True), getattr(objective, "balance", True)
     torch.manual_seed(seed)
     model = make_model(len(classes) if sup else objective.n_out, store.images.shape[1], variant).to(dev)
@@ -224,20 +248,23 @@ def train(work_dir,  # WORK_DIR with crops/ (from `gradcamo crop`)
         ck = torch.load(ckpts[-1], map_location=dev, weights_only=False)
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["optimizer"]); sched.load_state_dict(ck["scheduler"])
         hist, start = ck["history"], ck["epoch"] + 1
-    bar = tqdm(range(start, epochs), desc="train", unit="epoch", disable=not progress, initial=start, total=epochs)
+    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model   # DDP: gradients averaged, buffers from rank 0
+    bar = tqdm(range(start, epochs), desc="train", unit="epoch", disable=not progress or rank > 0, initial=start, total=epochs)
     for ep in bar:
-        torch.manual_seed(_epoch_seed(seed, ep))                      # dropout / drop-connect of this epoch
-        gen = torch.Generator().manual_seed(_epoch_seed(seed, ep))    # augmentation of this epoch
-        order = drop_single(tr_idx[epoch_indices(y[tr_idx], ep, seed, balance)], batch_size)
-        l_tr, a_tr, s_tr = run_epoch(model, store, order, y, opt, sched, batch_size, scale, dev, gen, amp, objective)
-        calibrate_bn(model, store, tr_idx, batch_size, scale, dev, seed=seed)
-        l_te, a_te, _ = run_epoch(model, store, te_idx, y, None, None, batch_size, scale, dev, None, amp, objective)
-        hist.append(dict(epoch=ep, train_loss=l_tr, train_acc=a_tr, test_loss=l_te, test_acc=a_te, seconds=s_tr, crops_per_s=len(order)/s_tr))
-        with atomic_path(tdir/f"ckpt_{ep:03d}.pt") as tmp:
-            torch.save(dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=ep,
-                            history=hist, classes=classes if sup else [], settings=settings), tmp)
-        write_table(pd.DataFrame(hist), tdir/"history.csv")
-        bar.set_postfix(loss=f"{l_tr:.3f}", test_acc=f"{a_te:.2f}")
+        torch.manual_seed(_epoch_seed(seed, ep)*world + rank)         # dropout / drop-connect of this epoch (DDP: each process its own)
+        gen = torch.Generator().manual_seed(_epoch_seed(seed, ep))    # augmentation of this epoch (DDP: the same in every process)
+        order = drop_single(tr_idx[epoch_indices(y[tr_idx], ep, seed, balance)], batch_size, world)
+        l_tr, a_tr, s_tr = run_epoch(net, store, order, y, opt, sched, batch_size, scale, dev, gen, amp, objective, (rank, world))
+        if rank == 0:                                                 # evaluation and checkpoint: rank 0 alone, the others wait
+            calibrate_bn(model, store, tr_idx, batch_size, scale, dev, seed=seed)
+            l_te, a_te, _ = run_epoch(model, store, te_idx, y, None, None, batch_size, scale, dev, None, amp, objective)
+            hist.append(dict(epoch=ep, train_loss=l_tr, train_acc=a_tr, test_loss=l_te, test_acc=a_te, seconds=s_tr, crops_per_s=len(order)/s_tr))
+            with atomic_path(tdir/f"ckpt_{ep:03d}.pt") as tmp:
+                torch.save(dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=ep,
+                                history=hist, classes=classes if sup else [], settings=settings), tmp)
+            write_table(pd.DataFrame(hist), tdir/"history.csv")
+            bar.set_postfix(loss=f"{l_tr:.3f}", test_acc=f"{a_te:.2f}")
+        if world > 1: got = [hist]; td.broadcast_object_list(got, 0); hist = got[0]   # also: the others wait for rank 0 here
         if stop_after is not None and ep >= stop_after: break
     return pd.DataFrame(hist)
 
