@@ -11,7 +11,7 @@ from sklearn.metrics import balanced_accuracy_score
 import tifffile
 from .data import InputError, atomic_path, atomic_write_text, write_table, CAM_LAYER, CAM_METHOD, PRESETS
 from .data import dask_client, field_map, process_cached
-from .crop import CropStore
+from .crop import CropStore, crop_voxel_um
 from .train import batches, prep, load_checkpoint, load_split, device_of
 
 # %% auto #0
@@ -20,6 +20,8 @@ __all__ = ['OWN_CAMS', 'SCORE_BLOCK', 'GRADCAMO_COLUMNS', 'GradCAM3D', 'view_tar
            'export_cams', 'plot_examples', 'plot_distribution', 'well_bootstrap', 'plot_calibration']
 
 # %% ../nbs/06_gradcamo.ipynb #c452f715
+OWN_CAMS = ("gradcam", "hirescam")    # the CAMs `GradCAM3D` computes; any other method name is a pytorch-grad-cam class
+
 class GradCAM3D:
     "Batched Grad-CAM (or HiResCAM) for 3D (or 2D) inputs, in torch: raw non-negative CAMs at the target layer's resolution."
     def __init__(self, model: torch.nn.Module, layer: str = CAM_LAYER,
@@ -28,7 +30,7 @@ class GradCAM3D:
         self.model = model.eval() if eval_mode else model
         try: self.module = model.get_submodule(layer)
         except AttributeError: raise InputError(f"target layer {layer!r} not in the model (e.g. _conv_stem, _blocks.1, _conv_head).") from None
-        if kind not in ("gradcam", "hirescam"): raise InputError(f"CAM kind must be 'gradcam' or 'hirescam', got {kind!r}.")
+        if kind not in OWN_CAMS: raise InputError(f"CAM kind must be one of {OWN_CAMS}, got {kind!r}.")
         self.layer, self.kind = layer, kind
 
     def __call__(self, x: torch.Tensor,  # (B, C, [Z,] Y, X) network input
@@ -111,8 +113,6 @@ def last_epoch(work_dir) -> int:
     eps = [int(p.stem.split("_")[1]) for p in (Path(work_dir)/"train").glob("ckpt_*.pt")]
     if not eps: raise InputError(f"{Path(work_dir)/'train'}: no checkpoints; run `gradcamo train` first.")
     return max(eps)
-
-OWN_CAMS = ("gradcam", "hirescam")    # the CAMs `GradCAM3D` computes; any other method name is a pytorch-grad-cam class
 
 def _out_suffix(work: Path, data: Path, epoch: int, method: str, split, layer: str, target: str, default_target: str) -> str:
     "'' for the default scoring (last epoch, all own cells, CAM_METHOD at CAM_LAYER, default target): cells.parquet, summary.json; else what differs, so no setting overwrites another's result."
@@ -244,13 +244,13 @@ def join_gradcamo(work_dir) -> pd.DataFrame:
 # %% ../nbs/06_gradcamo.ipynb #81d59c44
 def _pick(work: Path, cells: str) -> list[int]:
     "Crop indices from 'top:N,bottom:N' (by Grad-CAMO among scored test cells) and/or explicit crop indices."
-    out = []
+    out, c = [], None
     for tok in [t.strip() for t in str(cells).split(",") if t.strip()]:
         if ":" in tok:
             kind, n = tok.split(":", 1)
             if kind not in ("top", "bottom") or not n.isdigit(): raise InputError(f"--cells {tok!r}: use top:N, bottom:N or crop indices, e.g. top:3,bottom:3,17.")
             if not (work/"cells.parquet").exists(): raise InputError(f"{work/'cells.parquet'} missing: run `gradcamo score {work}` before choosing cells by Grad-CAMO.")
-            c = pd.read_parquet(work/"cells.parquet").query("split == 'test'").dropna(subset=["gradcamo"])
+            if c is None: c = pd.read_parquet(work/"cells.parquet").query("split == 'test'").dropna(subset=["gradcamo"])
             out += (c.nlargest if kind == "top" else c.nsmallest)(int(n), "gradcamo").crop_index.astype(int).tolist()
         elif tok.isdigit(): out.append(int(tok))
         else: raise InputError(f"--cells {tok!r}: use top:N, bottom:N or crop indices, e.g. top:3,bottom:3,17.")
@@ -264,7 +264,7 @@ def export_cams(work_dir,  # the model's WORK_DIR (crops, checkpoints; cells.par
     work, out = Path(work_dir), Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     store = CropStore(work); model, classes, st = load_checkpoint(work)
     cj = json.loads((work/"crop.json").read_text()) if (work/"crop.json").exists() else {}
-    vox = [b/g for b, g in zip(cj["box_um"], cj["grid"])] if "box_um" in cj else [1.0, 1.0, 1.0]
+    vox = crop_voxel_um(work)
     names = list(cj.get("channels") or [f"channel {i}" for i in range(store.images.shape[1])]) + ["labels (1 cell, 2 other cells)", f"CAM ({method} at {layer})"]
     idx = _pick(work, cells)
     bad = [i for i in idx if not 0 <= i < len(store)]
@@ -288,8 +288,7 @@ def plot_examples(work_dir, cells: pd.DataFrame, layer: str = CAM_LAYER, path=No
     "Test cells with attention on the cell, on neighbours and on background: XY and XZ slices, CAM overlay, contours."
     import matplotlib.pyplot as plt
     store = CropStore(work_dir); model, classes, st = load_checkpoint(work_dir)
-    cj = Path(work_dir)/"crop.json"; cj = json.loads(cj.read_text()) if cj.exists() else {}
-    zx = (cj["box_um"][0]/cj["grid"][0])/(cj["box_um"][2]/cj["grid"][2]) if "box_um" in cj else 1.0    # a voxel's z over its x, in µm
+    vz, _, vx = crop_voxel_um(work_dir); zx = vz/vx                    # a voxel's z over its x, in µm
     te = cells[(cells.split == "test") & ~cells.cam_empty]
     picks = [("on the cell", te.nlargest(n_each, "gradcamo")), ("on neighbours", te.nlargest(n_each, "neighbor_share")),
              ("on background", te.nlargest(n_each, "background_share"))]

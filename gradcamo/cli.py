@@ -103,7 +103,8 @@ def _cmd_profile(a):
         f = _prof.write_profiles(work, df, sph, a.layer, a.epoch)
         m, per, wl = _prof.retrieval_map(sph[sph.Metadata_Split == "test"])
         print(f"epoch {a.epoch}: {len(df)} profiles ({len(_prof.features_of(df))} features) in {f}; retrieval mAP {m:.3f} "
-              f"(chance {per.chance.mean():.3f}), {wl.below_corrected_p.mean():.0%} of {len(wl)} treated test wells retrieved at p < 0.05")
+              f"(chance {per.chance.mean():.3f}), {wl.below_corrected_p.mean():.0%} of {len(wl)} treated test wells retrieved at p < 0.05 "
+              f"(cells as independent); wells exchanged: plate p {per.p_plate.iloc[0]:.3f} (smallest possible {per.p_plate_min.iloc[0]:.3f})")
         return
     res, emb = _prof.profile_epochs(work, layer=a.layer, umap=not a.no_umap, progress=not a.quiet)
     if emb:
@@ -275,7 +276,7 @@ def _p_score(q):
 def _p_export_cams(q):
     q.add_argument("work_dir", help="the model's WORK_DIR"); q.add_argument("out_dir", help="folder for the OME-TIFFs")
     q.add_argument("--cells", default="top:3,bottom:3", help="top:N / bottom:N by Grad-CAMO (test cells, after `score`) and/or crop indices")
-    _o_layer(q); q.add_argument("--method", default=CAM_METHOD, choices=["gradcam", "hirescam"])
+    _o_layer(q); q.add_argument("--method", default=CAM_METHOD, choices=list(_cam.OWN_CAMS))
 
 def _p_run(q):
     q.add_argument("metadata"); q.add_argument("work_dir"); _o_preset(q); _o_seed(q); _o_test_frac(q); _o_device(q); _o_channels(q)

@@ -13,8 +13,9 @@ from .data import dask_client, field_map
 from .segment import _outside
 
 # %% auto #0
-__all__ = ['CROP_BOX_UM', 'CROP_GRID', 'plate_percentiles', 'normalize', 'crop_box', 'grid_scale', 'cell_table', 'extract',
-           'label_crop', 'crop_plate', 'CropStore', 'mask_crops', 'synthetic_names', 'synthetic_crops', 'plot_crops']
+__all__ = ['CROP_BOX_UM', 'CROP_GRID', 'plate_percentiles', 'normalize', 'crop_box', 'crop_voxel_um', 'grid_scale', 'cell_table',
+           'extract', 'label_crop', 'crop_plate', 'CropStore', 'mask_crops', 'synthetic_names', 'synthetic_crops',
+           'plot_crops']
 
 # %% ../nbs/03_crop.ipynb #dd594bce
 def plate_percentiles(pl: Plate, lo: float = 1.0, hi: float = 99.9, n_per_field: int = 20000, seed: int = 0) -> dict:
@@ -48,6 +49,12 @@ def crop_box(center, size, shape):
     stop = start + np.asarray(size)
     inside = np.clip(np.minimum(stop, shape) - np.maximum(start, 0), 0, None)
     return start, stop, 1 - float(np.prod(inside))/float(np.prod(size))
+
+def crop_voxel_um(work_dir) -> tuple:
+    "A crop voxel's (z, y, x) size in µm: the crop box over the grid, from WORK_DIR/crop.json; (1, 1, 1) for crops made before the box was in µm."
+    p = Path(work_dir)/"crop.json"
+    cj = json.loads(p.read_text()) if p.exists() else {}
+    return tuple(b/g for b, g in zip(cj["box_um"], cj["grid"])) if "box_um" in cj else (1.0, 1.0, 1.0)
 
 def grid_scale(shape,  # (Z, Y, X) of the field in its own voxels
                voxel_um,  # the field's voxel size (z, y, x) µm

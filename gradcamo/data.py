@@ -11,10 +11,10 @@ import numpy as np, pandas as pd, tifffile
 
 # %% auto #0
 __all__ = ['CHANNELS', 'REQUIRED_COLUMNS', 'CONTROL_NAMES', 'PRESETS', 'TEST_FRAC', 'CAM_LAYER', 'CAM_METHOD', 'InputError',
-           'read_table', 'channel_files', 'validate_table', 'ome_zarr_image', 'read_stack', 'stack_shape', 'resample',
-           'atomic_path', 'atomic_write_text', 'write_table', 'write_stack', 'claim_settings', 'new_npy',
-           'load_sidecar', 'parse_channels', 'field_key', 'meta_name', 'Plate', 'import_hcs', 'preset', 'dask_client',
-           'process_cached', 'field_map', 'begin_scratch', 'end_scratch']
+           'read_table', 'channel_files', 'validate_table', 'ome_zarr_image', 'file_metadata', 'read_stack',
+           'stack_shape', 'resample', 'atomic_path', 'atomic_write_text', 'write_table', 'write_stack',
+           'claim_settings', 'new_npy', 'load_sidecar', 'parse_channels', 'field_key', 'meta_name', 'Plate',
+           'import_hcs', 'preset', 'dask_client', 'process_cached', 'field_map', 'begin_scratch', 'end_scratch']
 
 # %% ../nbs/00_data.ipynb #88877be1
 CHANNELS = ("DNA", "ER", "RNA", "AGP", "Mito")  # Cell Painting channel order used throughout
@@ -134,14 +134,20 @@ def _one_channel(arr: np.ndarray, axes: str | None, path) -> np.ndarray:
 
 _UM = {"micrometer": 1.0, "nanometer": 1e-3, "millimeter": 1e3, "meter": 1e6}   # OME-NGFF units, in µm
 
+def _ngff(node) -> tuple:
+    "A zarr group (opened read-only from its path, or as given) and its OME-NGFF metadata (0.5 nests it under 'ome'; 0.4 does not)."
+    import zarr
+    if isinstance(node, (str, Path)):
+        try: node = zarr.open_group(str(node), mode="r")
+        except Exception as e: raise InputError(f"{node}: cannot be opened as a zarr group ({type(e).__name__}: {e}).") from None
+    a = dict(node.attrs)
+    return node, a.get("ome", a)
+
 def ome_zarr_image(path,  # an OME-Zarr image group (e.g. plate.zarr/B/3/0)
                    level: int = 0,  # resolution level (0: full resolution)
                   ) -> dict:
     "An OME-Zarr image's lazy zarr array at `level`, its axes (e.g. 'CZYX'), voxel size (z, y, x) in µm and channel names, from NGFF 0.4 or 0.5 metadata."
-    import zarr
-    try: g = zarr.open_group(str(path), mode="r")
-    except Exception as e: raise InputError(f"{path}: cannot be opened as a zarr group ({type(e).__name__}: {e}).") from None
-    attrs = dict(g.attrs); ome = attrs.get("ome", attrs)                     # NGFF 0.5 nests under 'ome'; 0.4 does not
+    g, ome = _ngff(path)
     if not ome.get("multiscales"):
         raise InputError(f"{path}: a zarr group without OME-NGFF 'multiscales' metadata; point `path` at an OME-Zarr image "
                          "(for an HCS plate, one field: PLATE.zarr/<row>/<column>/<field>).")
@@ -161,6 +167,53 @@ def _read_tiff(path: Path):
             return s.axes, s.asarray()
     except Exception as e: raise InputError(f"{path}: cannot be read as TIFF ({type(e).__name__}: {e}).") from None
 
+_TIFF = (".tif", ".tiff")
+
+def _bioio(path: Path):
+    "A file in a format other than TIFF, through bioio and the reader plugin installed for it (its first scene, T = 0)."
+    try: from bioio import BioImage
+    except ImportError: raise InputError(f"{path}: not a TIFF or OME-Zarr; other formats are read through bioio: pip install bioio "
+                                         "and the plugin for the format (e.g. pip install 'gradcamo[formats]').") from None
+    if not path.exists(): raise InputError(f"{path}: image file not found.")
+    try: img = BioImage(path)
+    except Exception as e:
+        raise InputError(f"{path}: no installed bioio reader opens it ({type(e).__name__}: {str(e)[:160]}). Install the plugin for "
+                         "its format (pip install 'gradcamo[formats]' adds CZI, ND2 and LIF; others: bioio-<format>), or convert "
+                         "it to OME-TIFF / OME-Zarr.") from None
+    if len(img.scenes) > 1 or img.dims.T > 1:
+        raise InputError(f"{path}: {len(img.scenes)} scenes, {img.dims.T} time points; one field's z-stack per file is expected. "
+                         "Export one file per field (and time point), or convert to an OME-Zarr HCS plate (`gradcamo import`).")
+    return img
+
+def _read_file(path: Path, pixels: bool = True):
+    "(axes, array) of one image file as stored (`pixels=False`: a zero-stride stand-in of its shape, nothing read): TIFF through tifffile, an OME-Zarr folder through zarr, anything else through bioio."
+    stand_in = lambda shape: np.broadcast_to(np.uint8(0), shape)
+    if path.is_dir():
+        z = ome_zarr_image(path); return z["axes"], (np.asarray(z["array"][...]) if pixels else stand_in(z["array"].shape))
+    if path.suffix.lower() in _TIFF:
+        if pixels: return _read_tiff(path)
+        try:
+            with tifffile.TiffFile(path) as tf: return tf.series[0].axes, stand_in(tf.series[0].shape)
+        except Exception as e: raise InputError(f"{path}: cannot be read as TIFF ({type(e).__name__}: {e}).") from None
+    img = _bioio(path)
+    return "ZCYX", (np.asarray(img.get_image_data("ZCYX", T=0)) if pixels else stand_in(img.get_image_dask_data("ZCYX", T=0).shape))
+
+def file_metadata(path,  # one image file or OME-Zarr folder (a field, or one channel of it)
+                 ) -> dict:
+    "What the file itself says: voxel size (z, y, x) in µm (None where it says nothing) and channel names (OME-Zarr, OME-TIFF and every bioio format; plain TIFF: nothing)."
+    path = Path(path)
+    if path.is_dir(): z = ome_zarr_image(path); return dict(voxel_um=z["voxel_um"], channels=z["channels"])
+    if path.suffix.lower() in _TIFF and not path.name.lower().endswith((".ome.tif", ".ome.tiff")): return dict(voxel_um=None, channels=None)
+    try: img = _bioio(path)
+    except InputError:
+        if path.suffix.lower() in _TIFF: return dict(voxel_um=None, channels=None)     # an OME-TIFF bioio cannot parse: pixels still read
+        raise
+    pps = img.physical_pixel_sizes
+    vox = (pps.Z, pps.Y, pps.X)
+    names = [str(n) for n in (img.channel_names or [])]
+    named = names and not any(re.fullmatch(r"Channel:\d+:\d+", n) for n in names)      # bioio's stand-in names when the file has none
+    return dict(voxel_um=tuple(float(v) for v in vox) if all(v for v in vox) else None, channels=names if named else None)
+
 def read_stack(path,  # TIFF / OME-TIFF z-stack, or one single-channel z-stack file per channel (a list, in channel order)
                n_channels: int | None = 5,  # expected channel count (None: don't check)
               ) -> np.ndarray:
@@ -168,14 +221,13 @@ def read_stack(path,  # TIFF / OME-TIFF z-stack, or one single-channel z-stack f
     if isinstance(path, (list, tuple)):
         parts = []
         for p in map(Path, path):
-            axes, a = _read_tiff(p); parts.append((p, _one_channel(a, axes, p)))
+            axes, a = _read_file(p); parts.append((p, _one_channel(a, axes, p)))
         if len({a.shape for _, a in parts}) > 1:
             raise InputError("the channel files of one field differ in shape: " + ", ".join(f"{p} {a.shape}" for p, a in parts) + "; each must be the same (Z, Y, X) z-stack.")
         path, arr = parts[0][0], np.stack([a for _, a in parts], 1)
     else:
         path = Path(path)
-        if path.is_dir(): z = ome_zarr_image(path); axes, arr = z["axes"], np.asarray(z["array"][...])   # OME-Zarr: full resolution
-        else: axes, arr = _read_tiff(path)
+        axes, arr = _read_file(path)                                   # OME-Zarr: full resolution
         if arr.dtype.kind in "uif": arr = _to_zcyx(arr, axes, path)
     if arr.dtype.kind not in "uif":
         raise InputError(f"{path}: pixel type {arr.dtype} is not numeric; integer or float pixels are expected.")
@@ -192,17 +244,12 @@ def read_stack(path,  # TIFF / OME-TIFF z-stack, or one single-channel z-stack f
 def stack_shape(path,  # TIFF / OME-TIFF z-stack, or the per-channel files of one field
                ) -> tuple:
     "The (Z, C, Y, X) shape of a z-stack as `read_stack` would return it, from the file's header alone (no pixels read)."
-    def head(p):
-        try:
-            with tifffile.TiffFile(p) as tf: return tf.series[0].axes, tf.series[0].shape
-        except Exception as e: raise InputError(f"{p}: cannot be read as TIFF ({type(e).__name__}: {e}).") from None
-    stand_in = lambda shape: np.broadcast_to(np.uint8(0), shape)                 # a zero-stride stand-in: same axis rules, no memory
-    if isinstance(path, (list, tuple)):
-        z, y, x = _one_channel(stand_in(head(path[0])[1]), head(path[0])[0], path[0]).shape
+    if isinstance(path, (list, tuple)):                                          # zero-stride stand-ins: same axis rules, no memory
+        axes, a = _read_file(Path(path[0]), pixels=False)
+        z, y, x = _one_channel(a, axes, path[0]).shape
         return (z, len(path), y, x)
-    if Path(path).is_dir(): z = ome_zarr_image(path); axes, shape = z["axes"], z["array"].shape
-    else: axes, shape = head(path)
-    return _to_zcyx(stand_in(shape), axes, path).shape
+    axes, a = _read_file(Path(path), pixels=False)
+    return _to_zcyx(a, axes, path).shape
 
 def resample(arr: np.ndarray,  # (..., Z, Y, X) image or (Z, Y, X) label volume
              out_shape,  # target (Z, Y, X)
@@ -331,11 +378,15 @@ class Plate:
         self.voxel_size_um = tuple(self.sidecar.get("voxel_size_um", (1.0, 1.0, 1.0)))
         self.fields = validate_table(df, self.root, check_files, control_names, src=str(p), channels=self.channels if per else None)
         self.voxel_source = "dataset.json" if "voxel_size_um" in self.sidecar else "default"
-        first = self.fields.abspath[0]
-        if not per and Path(first).is_dir():                                   # OME-Zarr fields carry their voxel size and channel names
-            z = ome_zarr_image(first)
-            if self.voxel_source == "default": self.voxel_size_um, self.voxel_source = z["voxel_um"], f"OME-Zarr {first}"
-            if not channels and "channels" not in self.sidecar and z["channels"] and all(z["channels"]): self.channels = parse_channels(z["channels"])
+        first = self.fields.abspath[0]                                         # the files' own voxel size and channel names
+        metas = [(p, file_metadata(p)) for p in (first if per else [first])]
+        vox = {m["voxel_um"] for _, m in metas if m["voxel_um"]}
+        if len(vox) > 1:
+            raise InputError(f"{p}: row 0's channel files have different voxel sizes (" + ", ".join(f"{Path(q).name} {m['voxel_um']} µm" for q, m in metas)
+                             + "); the channels of a field must be sampled alike. Resample them, or write voxel_size_um to dataset.json if the files are wrong.")
+        if vox and self.voxel_source == "default": self.voxel_size_um, self.voxel_source = vox.pop(), f"file {first if not per else first[0]}"
+        names = metas[0][1]["channels"]
+        if not per and not channels and "channels" not in self.sidecar and names and all(names) and len(names) > 1: self.channels = parse_channels(names)
         self.fields["key"] = [field_key(*r) for r in self.fields[["plate", "well", "site"]].itertuples(index=False)]
 
     def __len__(self): return len(self.fields)
@@ -366,11 +417,8 @@ def import_hcs(plate_zarr,  # an OME-Zarr HCS plate (NGFF 0.4/0.5 'plate' metada
                out_dir,  # where metadata.csv and dataset.json go (the images are not copied)
               ) -> Path:
     "metadata.csv (one row per field, from the plate's wells and fields; treatments from the plate-map) and dataset.json for an OME-Zarr HCS plate."
-    import zarr
     pz = Path(plate_zarr)
-    try: g = zarr.open_group(str(pz), mode="r")
-    except Exception as e: raise InputError(f"{pz}: cannot be opened as a zarr group ({type(e).__name__}: {e}).") from None
-    ome = dict(g.attrs); ome = ome.get("ome", ome)
+    g, ome = _ngff(pz)
     if "plate" not in ome: raise InputError(f"{pz}: no OME-NGFF 'plate' metadata; an HCS plate is expected (for one image, put its folder in `path` of metadata.csv).")
     lay = pd.read_parquet(layout) if str(layout).endswith((".parquet", ".pq")) else pd.read_csv(layout, dtype={"well": str, "treatment": str})
     if not {"well", "treatment"} <= set(lay.columns): raise InputError(f"{layout}: the plate-map needs columns 'well' and 'treatment' (found {list(lay.columns)}).")
@@ -378,7 +426,7 @@ def import_hcs(plate_zarr,  # an OME-Zarr HCS plate (NGFF 0.4/0.5 'plate' metada
     if lay.well.duplicated().any(): raise InputError(f"{layout}: well(s) {sorted(set(lay.well[lay.well.duplicated()]))} listed twice.")
     rows = []
     for w in ome["plate"]["wells"]:
-        wa = dict(g[w["path"]].attrs); wa = wa.get("ome", wa)
+        wa = _ngff(g[w["path"]])[1]
         for k, im in enumerate(wa["well"]["images"]):
             rows.append(dict(plate=ome["plate"].get("name") or pz.stem, well=_well("".join(w["path"].split("/")[-2:])), site=k + 1,
                              path=str((pz/w["path"]/im["path"]).resolve())))
@@ -438,10 +486,13 @@ def dask_client(workers: int = 0,  # N >= 1: a local Dask cluster of N worker pr
         import logging, dask
         from distributed import Client, LocalCluster
         env = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items() if k != "MALLOC_TRIM_THRESHOLD_"}
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": env}), \
-             LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None,
-                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-            yield client
+        scratch = tempfile.mkdtemp(prefix="gradcamo-dask-")              # the workers' spill folder: removed with the cluster
+        try:
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": env, "temporary-directory": scratch}), \
+                 LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None,
+                              silence_logs=logging.ERROR, local_directory=scratch) as cluster, Client(cluster) as client:
+                yield client
+        finally: shutil.rmtree(scratch, ignore_errors=True)
     else: yield None
 
 _PROCESS: dict = {}   # what `process_cached` keeps: one object per name, in each process (a Dask worker's model)

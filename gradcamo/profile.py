@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_profile.ipynb #540c8179
 from __future__ import annotations
-import json, os, warnings
+import json, math, os, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from .data import InputError, atomic_write_text, write_table, PRESETS
@@ -12,8 +12,8 @@ from .crop import CropStore
 from .train import batches, prep, load_checkpoint, load_split, make_model, calibrate_bn
 
 # %% auto #0
-__all__ = ['extract_features', 'profiles', 'features_of', 'spherize', 'aggregate_wells', 'retrieval_map', 'umap_2d',
-           'profile_suffix', 'write_profiles', 'profile_epochs', 'plot_umaps', 'plot_curves']
+__all__ = ['extract_features', 'profiles', 'features_of', 'spherize', 'aggregate_wells', 'well_permutation_p', 'retrieval_map',
+           'umap_2d', 'profile_suffix', 'write_profiles', 'profile_epochs', 'plot_umaps', 'plot_curves']
 
 # %% ../nbs/05_profile.ipynb #ebcc9c4e
 def _pool(o: torch.Tensor) -> torch.Tensor:
@@ -96,9 +96,76 @@ def aggregate_wells(df: pd.DataFrame, operation: str = "median") -> pd.DataFrame
     return meta.merge(agg, on=keys)
 
 # %% ../nbs/05_profile.ipynb #9081ceae
+def _rearrangements(labels: np.ndarray, n: int, rng) -> tuple[list[np.ndarray], bool]:
+    "Every distinct rearrangement of `labels` when there are at most `n` (True), else `n` random ones (False)."
+    vals, counts = np.unique(labels, return_counts=True)
+    total = math.factorial(len(labels)) // math.prod(math.factorial(int(c)) for c in counts)
+    if total > n: return [rng.permutation(labels) for _ in range(n)], False
+    out, left = [], dict(zip(vals.tolist(), counts.tolist()))
+    def grow(prefix):
+        if len(prefix) == len(labels): out.append(np.array(prefix)); return
+        for v in vals.tolist():
+            if left[v]: left[v] -= 1; grow(prefix + [v]); left[v] += 1
+    grow([])
+    return out, True
+
+def _well_stats(nbr: np.ndarray,   # (queries, cells - 1): well index of each query's other cells, most similar first
+                qwell: np.ndarray, lab: np.ndarray, n_wells: int) -> dict:
+    "Retrieval mAP per label under the well labels `lab` (0 = control): each query's AP (positives: its label's cells in other wells; negatives: control cells), averaged per well, then per label."
+    L, ql = lab[nbr], lab[qwell]
+    pos = (L == ql[:, None]) & (nbr != qwell[:, None])
+    cp, cr = np.cumsum(pos, 1), np.cumsum(pos | (L == 0), 1)
+    ap = (pos*cp/np.maximum(cr, 1)).sum(1)/np.maximum(cp[:, -1], 1)
+    ok = (ql != 0) & (cp[:, -1] > 0)
+    n = np.bincount(qwell[ok], minlength=n_wells); s = np.bincount(qwell[ok], ap[ok], minlength=n_wells)
+    has = n > 0; wm = s[has]/n[has]; wl = lab[has]
+    return {int(t): float(wm[wl == t].mean()) for t in np.unique(wl)}
+
+def well_permutation_p(cells: pd.DataFrame,  # test cells as for `retrieval_map`
+                       null_size: int = 1000,  # rearrangements of well labels (all of them when there are fewer)
+                       seed: int = 0, max_queries_per_well: int = 100) -> tuple[pd.DataFrame, float, float]:
+    "Retrieval p-values with wells as the exchangeable unit: per treatment (its test wells' labels exchanged with the control wells'), and for the plate (all test wells' labels exchanged). (table of Metadata_Treatment, mAP_wells, p_wells, p_wells_min; p_plate; p_plate_min)."
+    rng = np.random.default_rng(seed)
+    wid = (cells.Metadata_Plate.astype(str) + "/" + cells.Metadata_Well.astype(str)).to_numpy()
+    wells, widx = np.unique(wid, return_inverse=True)
+    first = pd.Series(range(len(wid))).groupby(widx).first().to_numpy()
+    names = np.where(cells.Metadata_IsControl.to_numpy(bool), "", cells.Metadata_Treatment.astype(str).to_numpy())[first]
+    treat, code = np.unique(names, return_inverse=True)          # "" (control) sorts first: code 0
+    if treat[0] != "": raise InputError("well-level retrieval needs control wells among the wells scored (Metadata_IsControl).")
+    lab = code.astype(np.int64)
+    q = np.concatenate([rng.permutation(np.flatnonzero(widx == w))[:max_queries_per_well] if (widx == w).sum() > max_queries_per_well
+                        else np.flatnonzero(widx == w) for w in range(len(wells))])
+    x = cells[features_of(cells)].to_numpy(np.float64); x = x/np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    sim = x[q] @ x.T; sim[np.arange(len(q)), q] = -np.inf                 # cosine similarity, as copairs; never the query itself
+    nbr = widx[np.argsort(-sim, axis=1, kind="stable")[:, :-1]].astype(np.int32)
+    qwell = widx[q]
+    obs = _well_stats(nbr, qwell, lab, len(wells))
+    def pval(null, o, exact, same=1):    # same: rearrangements that score as the observed by symmetry (the smallest count possible)
+        ge = sum(v >= o - 1e-12 for v in null)
+        return (ge/len(null), same/len(null)) if exact else ((ge + 1)/(len(null) + 1), 1/(len(null) + 1))
+    rows = []
+    for t in (t for t in obs if (lab == t).sum() >= 2):
+        pool = np.flatnonzero((lab == t) | (lab == 0))
+        arr, exact = _rearrangements(lab[pool], null_size, rng)
+        null = []
+        for a in arr:
+            l2 = lab.copy(); l2[pool] = a; null.append(_well_stats(nbr, qwell, l2, len(wells)).get(t, np.nan))
+        p, pmin = pval(null, obs[t], exact)
+        rows.append(dict(Metadata_Treatment=treat[t], mAP_wells=obs[t], p_wells=p, p_wells_min=pmin))
+    if not rows: raise InputError(f"well-level retrieval needs >= 2 wells of a treatment among the {len(wells)} wells scored.")
+    ts = [t for t in obs if t and (lab == t).sum() >= 2]
+    stat = lambda d: float(np.mean([d.get(t, np.nan) for t in ts]))
+    arr, exact = _rearrangements(lab, null_size, rng)
+    sizes = np.bincount(lab)[1:]                                            # treatments with as many wells swap without changing the plate's mAP
+    same = math.prod(math.factorial(int(n)) for n in np.bincount(sizes[sizes > 0]))
+    p_plate, p_plate_min = pval([stat(_well_stats(nbr, qwell, a, len(wells))) for a in arr], stat(obs), exact, same)
+    return pd.DataFrame(rows), p_plate, p_plate_min
+
 def retrieval_map(cells: pd.DataFrame,  # one row per cell: Metadata_Plate/Well/Treatment/IsControl and features (e.g. sphered test cells)
-                  null_size: int = 5000, seed: int = 0, threshold: float = 0.05) -> tuple[float, pd.DataFrame, pd.DataFrame]:
-    "Treatment retrieval against controls (copairs), cells as replicates, wells as the unit: (mean mAP over treatments, per-treatment table, per-well table)."
+                  null_size: int = 5000, seed: int = 0, threshold: float = 0.05,
+                  well_null_size: int = 1000,  # well-label rearrangements for `well_permutation_p` (0: skip)
+                 ) -> tuple[float, pd.DataFrame, pd.DataFrame]:
+    "Treatment retrieval against controls (copairs), cells as replicates, wells as the unit: (mean mAP over treatments, per-treatment table, per-well table). The per-treatment table also carries `well_permutation_p`'s p_wells and p_plate."
     from copairs.map import average_precision, mean_average_precision
     from copairs.matching import assign_reference_index, UnpairedException
     feats = features_of(cells)
@@ -120,6 +187,9 @@ def retrieval_map(cells: pd.DataFrame,  # one row per cell: Metadata_Plate/Well/
     per = wells.groupby("Metadata_Treatment").agg(mAP=("mean_average_precision", "mean"), chance=("chance", "mean"),
                                                   n_wells=("Metadata_WellId", "size"), fraction_retrieved=("below_corrected_p", "mean"),
                                                   max_corrected_p=("corrected_p_value", "max")).reset_index()
+    if well_null_size:
+        wp, pp, ppmin = well_permutation_p(cells, well_null_size, seed)
+        per = per.merge(wp.drop(columns="mAP_wells"), on="Metadata_Treatment", how="left").assign(p_plate=pp, p_plate_min=ppmin)
     return float(per.mAP.mean()), per, wells
 
 # %% ../nbs/05_profile.ipynb #2d1e6c9e
@@ -142,7 +212,7 @@ def write_profiles(work_dir, df: pd.DataFrame, sphered: pd.DataFrame, layer: str
 
 def profile_epochs(work_dir, epochs=None, layer: str = "_avg_pooling", umap: bool = True, seed: int = 0,
                    progress: bool = True) -> tuple[pd.DataFrame, dict]:
-    "Per epoch (−1 = untrained): balanced test accuracy, retrieval mAP and fraction of test wells retrieved; and the UMAP coordinates of test cells."
+    "Per epoch (−1 = untrained): balanced test accuracy, retrieval mAP, fraction of test wells retrieved and the plate's well-level p; and the UMAP coordinates of test cells."
     from tqdm.auto import tqdm
     work = Path(work_dir)
     avail = sorted(int(p.stem.split("_")[1]) for p in (work/"train").glob("ckpt_*.pt"))
@@ -157,10 +227,12 @@ def profile_epochs(work_dir, epochs=None, layer: str = "_avg_pooling", umap: boo
         try:
             m, per, wl = retrieval_map(test, seed=seed)
             pers.append(per.assign(epoch=ep)); frac, chance = float(wl.below_corrected_p.mean()), float(per.chance.mean())
-        except InputError as e: m = frac = chance = np.nan; warnings.warn(f"epoch {ep}: mAP not computed: {e}")
+            p_plate, p_min = float(per.p_plate.iloc[0]), float(per.p_plate_min.iloc[0])
+        except InputError as e: m = frac = chance = p_plate = p_min = np.nan; warnings.warn(f"epoch {ep}: mAP not computed: {e}")
         te = df[df.Metadata_Split == "test"]
         acc = balanced_accuracy_score(te.Metadata_Treatment, te.Metadata_Pred) if df.Metadata_Pred.notna().any() else np.nan
-        rows.append(dict(epoch=ep, test_acc=float(acc), map=m, map_chance=chance, fraction_retrieved=frac, n_test_cells=len(test)))
+        rows.append(dict(epoch=ep, test_acc=float(acc), map=m, map_chance=chance, fraction_retrieved=frac, p_plate=p_plate,
+                         p_plate_min=p_min, n_test_cells=len(test)))
         if umap: emb[ep] = (umap_2d(test[features_of(test)].to_numpy(), seed), test.Metadata_Treatment.to_numpy())
         if ep == eps[-1]: write_profiles(work, df, sph, layer)
     res = pd.DataFrame(rows)

@@ -410,14 +410,14 @@ def plot_masks(table, work_dir, path=None, truth_dir=None, title: str = ""):
 
 # %% ../nbs/02_segment.ipynb #fc1cfeeb
 def stardist_samples() -> dict:
-    "Real fluorescence nuclei with hand-made masks, as files of the `stardist` wheel: name -> (image (Z, Y, X), labels (Z, Y, X), what it is)."
+    "Nuclei images with masks, as files of the `stardist` wheel (2D: real, DSB 2018; 3D: synthetic, per stardist): name -> (image (Z, Y, X), labels (Z, Y, X), what it is)."
     import importlib.util
     spec = importlib.util.find_spec("stardist")
     if spec is None: raise InputError("the real sample images come inside the `stardist` package: `pip install stardist` (a gradcamo dependency).")
     d = Path(spec.submodule_search_locations[0])/"data"/"images"
     rd = lambda n: tifffile.imread(d/n)
     return {"nuclei_2d": (rd("img2d.tif")[None], rd("mask2d.tif")[None], f"{d/'img2d.tif'}: 2D fluorescence nuclei"),
-            "nuclei_3d": (rd("img3d.tif"), rd("mask3d.tif"), f"{d/'img3d.tif'}: 3D fluorescence nuclei z-stack")}
+            "nuclei_3d": (rd("img3d.tif"), rd("mask3d.tif"), f"{d/'img3d.tif'}: 3D nuclei z-stack (synthetic, per stardist)")}
 
 def declared_voxel(labels: np.ndarray,  # (Z, Y, X) annotated objects
                    diameter_um: float = EXPECTED_DIAMETER_UM["nucleus"],

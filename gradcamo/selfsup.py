@@ -70,10 +70,13 @@ def model_row(work_dir, layer: str = CAM_LAYER, seed: int = 0) -> dict:
     work = Path(work_dir)
     df = profiles(work)
     sup = df.Metadata_Pred.notna().any()
-    try: m, _, wl = retrieval_map(spherize(df).query("Metadata_Split == 'test'"), seed=seed); retrieved = float(wl.below_corrected_p.mean())
-    except InputError: m = retrieved = float("nan")
+    try:
+        m, per, wl = retrieval_map(spherize(df).query("Metadata_Split == 'test'"), seed=seed)
+        retrieved, p_plate = float(wl.below_corrected_p.mean()), float(per.p_plate.iloc[0])
+    except InputError: m = retrieved = p_plate = float("nan")
     _, s = score_cells(work, layer=layer, progress=False, split="test")
     row = dict(model="supervised" if sup else "SSL (SimCLR)", own_accuracy=s["test_balanced_accuracy"], linear_probe=linear_probe(df), map=m, retrieved=retrieved,
+               p_plate=p_plate,
                gradcamo_mean=s["gradcamo_mean"], gradcamo_frac_gt_0_5=s["gradcamo_frac_gt_0_5"], lift_median=s["lift_median"],
                background_share=s["background_share_mean"], chance=s["chance_mean"], target=s["target"])
     if sup:
