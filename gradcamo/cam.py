@@ -256,11 +256,25 @@ def _pick(work: Path, cells: str) -> list[int]:
         else: raise InputError(f"--cells {tok!r}: use top:N, bottom:N or crop indices, e.g. top:3,bottom:3,17.")
     return list(dict.fromkeys(out))
 
+def _write_ome_zarr(path: Path, img: np.ndarray, labels: np.ndarray, vox, names: list):
+    "One cell as an OME-Zarr (NGFF, written by ome-zarr-py): the (C, Z, Y, X) image with channel names and µm scale, and `labels/cell` (1 cell, 2 other cells)."
+    import zarr
+    from ome_zarr.writer import write_image, write_labels
+    g = zarr.open_group(str(path), mode="w")
+    sc, un = dict(zip("zyx", map(float, vox))), dict(zip("zyx", ["micrometer"]*3))
+    win = lambda a: dict(start=float(a.min()), end=float(a.max()), min=float(a.min()), max=float(a.max()))
+    write_image(img, g, scale_factors=(), axes="czyx", scale=sc, axes_units=un,
+                omero=dict(channels=[dict(label=n, color="FFFFFF", active=True, window=win(a)) for n, a in zip(names, img)], rdefs={}))
+    write_labels(labels, g, name="cell", axes="zyx", scale=sc, axes_units=un, scale_factors=())
+
 def export_cams(work_dir,  # the model's WORK_DIR (crops, checkpoints; cells.parquet to choose by Grad-CAMO)
-                out_dir,  # where the OME-TIFFs go
+                out_dir,  # where the files go
                 cells: str = "top:3,bottom:3",  # top:N, bottom:N and/or crop indices, comma-separated
-                layer: str = CAM_LAYER, method: str = CAM_METHOD) -> list[Path]:
-    "One OME-TIFF per chosen cell: crop channels + label crop + upsampled CAM as channels (C, Z, Y, X) with the voxel size in µm."
+                layer: str = CAM_LAYER, method: str = CAM_METHOD,
+                fmt: str = "ome-tiff",  # ome-tiff: one file, the label crop as a channel; ome-zarr: an NGFF image with the labels as its label image
+               ) -> list[Path]:
+    "One OME-TIFF (C, Z, Y, X) or OME-Zarr per chosen cell: the crop's channels, its label crop and the upsampled CAM, with the voxel size in µm."
+    if fmt not in ("ome-tiff", "ome-zarr"): raise InputError(f"export format {fmt!r}: use ome-tiff or ome-zarr.")
     work, out = Path(work_dir), Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     store = CropStore(work); model, classes, st = load_checkpoint(work)
     cj = json.loads((work/"crop.json").read_text()) if (work/"crop.json").exists() else {}
@@ -275,11 +289,16 @@ def export_cams(work_dir,  # the model's WORK_DIR (crops, checkpoints; cells.par
         cam, _ = gc(prep(torch.from_numpy(x), st["scale"]))
         vol = np.concatenate([x[0], l[0][None].astype(np.float32), upsample(cam, x.shape[2:])[0].numpy()[None]], 0).astype(np.float32)
         r = store.table.iloc[i]
-        p = out/f"{r.get('Metadata_Key', 'crop')}_cell{int(r.cell_id)}_crop{i}.ome.tif"
-        with atomic_path(p) as tmp:
-            tifffile.imwrite(tmp, vol, ome=True, photometric="minisblack", metadata=dict(
-                axes="CZYX", PhysicalSizeZ=vox[0], PhysicalSizeY=vox[1], PhysicalSizeX=vox[2],
-                PhysicalSizeZUnit="µm", PhysicalSizeYUnit="µm", PhysicalSizeXUnit="µm", Channel=dict(Name=names)))
+        stem = f"{r.get('Metadata_Key', 'crop')}_cell{int(r.cell_id)}_crop{i}"
+        if fmt == "ome-tiff":
+            p = out/f"{stem}.ome.tif"
+            with atomic_path(p) as tmp:
+                tifffile.imwrite(tmp, vol, ome=True, photometric="minisblack", metadata=dict(
+                    axes="CZYX", PhysicalSizeZ=vox[0], PhysicalSizeY=vox[1], PhysicalSizeX=vox[2],
+                    PhysicalSizeZUnit="µm", PhysicalSizeYUnit="µm", PhysicalSizeXUnit="µm", Channel=dict(Name=names)))
+        else:
+            p = out/f"{stem}.ome.zarr"
+            with atomic_path(p) as tmp: _write_ome_zarr(tmp, np.delete(vol, -2, 0), l[0].astype(np.uint8), vox, names[:-2] + names[-1:])
         paths.append(p)
     return paths
 

@@ -122,8 +122,8 @@ def _cmd_score(a):
     print(json.dumps(summ, indent=1))
 
 def _cmd_export_cams(a):
-    ps = _cam.export_cams(a.work_dir, a.out_dir, a.cells, a.layer, a.method)
-    print(f"{len(ps)} OME-TIFF(s) (crop channels, labels, CAM; C, Z, Y, X with µm voxel size) in {a.out_dir}: " + ", ".join(p.name for p in ps[:3]) + (" ..." if len(ps) > 3 else ""))
+    ps = _cam.export_cams(a.work_dir, a.out_dir, a.cells, a.layer, a.method, fmt=a.format)
+    print(f"{len(ps)} {'OME-TIFF(s)' if a.format == 'ome-tiff' else 'OME-Zarr(s)'} (crop channels, labels, CAM; µm voxel size) in {a.out_dir}: " + ", ".join(p.name for p in ps[:3]) + (" ..." if len(ps) > 3 else ""))
 
 def _cmd_run(a):
     p = preset(a.preset)
@@ -274,9 +274,10 @@ def _p_score(q):
     q.add_argument("--method", default=CAM_METHOD, help="gradcam or hirescam (GradCAM3D), or a pytorch-grad-cam class name, e.g. GradCAM"); _o_dask(q)
 
 def _p_export_cams(q):
-    q.add_argument("work_dir", help="the model's WORK_DIR"); q.add_argument("out_dir", help="folder for the OME-TIFFs")
+    q.add_argument("work_dir", help="the model's WORK_DIR"); q.add_argument("out_dir", help="folder for the OME-TIFFs / OME-Zarrs")
     q.add_argument("--cells", default="top:3,bottom:3", help="top:N / bottom:N by Grad-CAMO (test cells, after `score`) and/or crop indices")
     _o_layer(q); q.add_argument("--method", default=CAM_METHOD, choices=list(_cam.OWN_CAMS))
+    q.add_argument("--format", default="ome-tiff", choices=["ome-tiff", "ome-zarr"], help="ome-zarr: an NGFF image per cell with the labels as its label image")
 
 def _p_run(q):
     q.add_argument("metadata"); q.add_argument("work_dir"); _o_preset(q); _o_seed(q); _o_test_frac(q); _o_device(q); _o_channels(q)
@@ -322,7 +323,7 @@ COMMANDS = [   # (name, what it does, its options, what it runs)
     ("mask", "a copy of WORK_DIR's crops with everything outside the cell (or the cell itself, --keep outside) set to background", _p_mask, _cmd_mask),
     ("profile", "single-cell profiles, sphering on controls, retrieval mAP on test wells (per epoch unless --epoch)", _p_profile, _cmd_profile),
     ("score", "Grad-CAM and Grad-CAMO of every cell", _p_score, _cmd_score),
-    ("export-cams", "chosen cells' crop, labels and CAM as OME-TIFFs (with voxel size) for napari or Fiji", _p_export_cams, _cmd_export_cams),
+    ("export-cams", "chosen cells' crop, labels and CAM as OME-TIFF or OME-Zarr (with voxel size) for napari or Fiji", _p_export_cams, _cmd_export_cams),
     ("run", "segment -> crop -> train -> profile -> score, resuming where a previous run stopped", _p_run, _cmd_run),
     ("synth-rxrx1", "write a synthetic dataset in RxRx1's layout (2D, six channels, 8-bit PNG)", _p_synth_rxrx1, _cmd_synth_rxrx1),
     ("channels", "pixel-wise channel correlations: RxRx1 sites (2D) or z-stacks (3D, per field and per cell)", _p_channels, _cmd_channels),

@@ -264,15 +264,18 @@ def resample(arr: np.ndarray,  # (..., Z, Y, X) image or (Z, Y, X) label volume
 
 # %% ../nbs/00_data.ipynb #1933292c
 @contextmanager
-def atomic_path(path: str | Path,  # the file to (over)write
+def atomic_path(path: str | Path,  # the file (or folder, e.g. an OME-Zarr) to (over)write
                ):
-    "A temporary name beside `path` to write to; moved onto `path` when the block ends, removed if it fails: a killed process leaves the old file or the new one, never half of one."
+    "A temporary name beside `path` to write to; moved onto `path` when the block ends, removed if it fails: a killed process leaves the old file or the new one, never half of one (a folder: the old one is removed just before the new one is moved in)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.part")   # one per writer: concurrent writers never share it
     try:
         yield tmp
+        if tmp.is_dir() and path.is_dir(): shutil.rmtree(path)
         os.replace(tmp, path)
-    finally: tmp.unlink(missing_ok=True)
+    finally:
+        if tmp.is_dir(): shutil.rmtree(tmp, ignore_errors=True)
+        else: tmp.unlink(missing_ok=True)
 
 def atomic_write_text(path: str | Path,  # the file to (over)write
                       text: str):

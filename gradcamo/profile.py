@@ -146,10 +146,12 @@ def well_permutation_p(cells: pd.DataFrame,  # test cells as for `retrieval_map`
     rows = []
     for t in (t for t in obs if (lab == t).sum() >= 2):
         pool = np.flatnonzero((lab == t) | (lab == 0))
+        inq = np.isin(qwell, pool); sub = nbr[inq]                       # only the pool's cells rank or are ranked: others are neither
+        sub = sub[np.isin(sub, pool)].reshape(int(inq.sum()), -1)
         arr, exact = _rearrangements(lab[pool], null_size, rng)
         null = []
         for a in arr:
-            l2 = lab.copy(); l2[pool] = a; null.append(_well_stats(nbr, qwell, l2, len(wells)).get(t, np.nan))
+            l2 = lab.copy(); l2[pool] = a; null.append(_well_stats(sub, qwell[inq], l2, len(wells)).get(t, np.nan))
         p, pmin = pval(null, obs[t], exact)
         rows.append(dict(Metadata_Treatment=treat[t], mAP_wells=obs[t], p_wells=p, p_wells_min=pmin))
     if not rows: raise InputError(f"well-level retrieval needs >= 2 wells of a treatment among the {len(wells)} wells scored.")
@@ -212,7 +214,7 @@ def write_profiles(work_dir, df: pd.DataFrame, sphered: pd.DataFrame, layer: str
 
 def profile_epochs(work_dir, epochs=None, layer: str = "_avg_pooling", umap: bool = True, seed: int = 0,
                    progress: bool = True) -> tuple[pd.DataFrame, dict]:
-    "Per epoch (−1 = untrained): balanced test accuracy, retrieval mAP, fraction of test wells retrieved and the plate's well-level p; and the UMAP coordinates of test cells."
+    "Per epoch (−1 = untrained): balanced test accuracy, retrieval mAP, fraction of test wells retrieved and (untrained and last epoch) the plate's well-level p; and the UMAP coordinates of test cells."
     from tqdm.auto import tqdm
     work = Path(work_dir)
     avail = sorted(int(p.stem.split("_")[1]) for p in (work/"train").glob("ckpt_*.pt"))
@@ -224,10 +226,10 @@ def profile_epochs(work_dir, epochs=None, layer: str = "_avg_pooling", umap: boo
         df = profiles(work, None if ep < 0 else ep, layer, untrained=ep < 0)
         sph = spherize(df)
         test = sph[sph.Metadata_Split == "test"]
-        try:
-            m, per, wl = retrieval_map(test, seed=seed)
+        try:   # the well-level null (05: wells exchanged) for the untrained network and the last epoch, the two compared
+            m, per, wl = retrieval_map(test, seed=seed, well_null_size=1000 if ep in (-1, eps[-1]) else 0)
             pers.append(per.assign(epoch=ep)); frac, chance = float(wl.below_corrected_p.mean()), float(per.chance.mean())
-            p_plate, p_min = float(per.p_plate.iloc[0]), float(per.p_plate_min.iloc[0])
+            p_plate, p_min = (float(per.p_plate.iloc[0]), float(per.p_plate_min.iloc[0])) if "p_plate" in per else (np.nan, np.nan)
         except InputError as e: m = frac = chance = p_plate = p_min = np.nan; warnings.warn(f"epoch {ep}: mAP not computed: {e}")
         te = df[df.Metadata_Split == "test"]
         acc = balanced_accuracy_score(te.Metadata_Treatment, te.Metadata_Pred) if df.Metadata_Pred.notna().any() else np.nan
