@@ -26,3 +26,10 @@ def machine() -> dict:
     return dict(cpu=cpu, cores=os.cpu_count(), memory_gib=mem, gpu=gpu, python=platform.python_version(),
                 torch=torch.__version__, torch_threads=torch.get_num_threads(), cellpose=cp, monai=monai.__version__,
                 numpy=numpy.__version__, os=platform.platform())
+
+def md_table(df, index: bool = True, digits: int = 3) -> str:
+    "A pandas table as markdown (without tabulate, which gradcamo does not install)."
+    d = df.reset_index() if index else df
+    fmt = lambda v: f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+    return "\n".join(["| " + " | ".join(map(str, d.columns)) + " |", "|" + "---|"*len(d.columns)]
+                     + ["| " + " | ".join(fmt(v) for v in row) + " |" for row in d.itertuples(index=False)])

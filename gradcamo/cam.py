@@ -16,45 +16,59 @@ from .train import batches, prep, load_checkpoint, load_split, device_of
 
 # %% auto #0
 __all__ = ['OWN_CAMS', 'SCORE_BLOCK', 'GRADCAMO_COLUMNS', 'GradCAM3D', 'view_target', 'upsample', 'gradcamo_scores',
-           'reference_cam', 'pgc_cam', 'last_epoch', 'score_cells', 'with_gradcamo', 'gradcamo_wells', 'join_gradcamo',
-           'export_cams', 'plot_examples', 'plot_distribution', 'well_bootstrap', 'plot_calibration']
+           'reference_cam', 'pgc_cam', 'last_epoch', 'score_cells', 'score_candidates', 'with_gradcamo',
+           'gradcamo_wells', 'join_gradcamo', 'export_cams', 'plot_examples', 'plot_distribution', 'well_bootstrap',
+           'plot_calibration']
 
 # %% ../nbs/06_gradcamo.ipynb #c452f715
 OWN_CAMS = ("gradcam", "hirescam")    # the CAMs `GradCAM3D` computes; any other method name is a pytorch-grad-cam class
 
 class GradCAM3D:
     "Batched Grad-CAM (or HiResCAM) for 3D (or 2D) inputs, in torch: raw non-negative CAMs at the target layer's resolution."
-    def __init__(self, model: torch.nn.Module, layer: str = CAM_LAYER,
+    def __init__(self, model: torch.nn.Module,
+                 layer: str | tuple = CAM_LAYER,  # a layer, or several (then `maps` gives each one's CAMs from one pass)
                  eval_mode: bool = True,  # False: leave the model's mode alone (a training loss, `gradcamo.regularize`)
-                 kind: str = CAM_METHOD):  # gradcam: maps weighted by their mean gradient; hirescam: activation times gradient, voxel by voxel
+                 kind: str | tuple = CAM_METHOD):  # gradcam: maps weighted by their mean gradient; hirescam: activation times gradient, voxel by voxel; or both
         self.model = model.eval() if eval_mode else model
-        try: self.module = model.get_submodule(layer)
-        except AttributeError: raise InputError(f"target layer {layer!r} not in the model (e.g. _conv_stem, _blocks.1, _conv_head).") from None
-        if kind not in OWN_CAMS: raise InputError(f"CAM kind must be one of {OWN_CAMS}, got {kind!r}.")
-        self.layer, self.kind = layer, kind
+        self.layers = (layer,) if isinstance(layer, str) else tuple(layer)
+        self.kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+        try: self.modules = {l: model.get_submodule(l) for l in self.layers}
+        except AttributeError as e: raise InputError(f"target layer not in the model ({e}; e.g. _conv_stem, _blocks.1, _conv_head).") from None
+        bad = [k for k in self.kinds if k not in OWN_CAMS]
+        if bad: raise InputError(f"CAM kind must be one of {OWN_CAMS}, got {bad[0]!r}.")
 
     def __call__(self, x: torch.Tensor,  # (B, C, [Z,] Y, X) network input
                  target=None,  # class per sample (default: the predicted class), or a function output (B, K) -> score (B,)
                  create_graph: bool = False,  # keep the graph: CAM and outputs stay differentiable (for a loss on the CAM)
                  relu: bool = True,  # False: the signed CAM, before Grad-CAM's ReLU
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        "CAMs (B, [d,] h, w) at layer resolution and the outputs (B, K)."
+        "CAMs (B, [d,] h, w) at layer resolution and the outputs (B, K), for the one layer and kind asked for."
+        if len(self.layers)*len(self.kinds) > 1: raise InputError("several layers or kinds: use `GradCAM3D.maps`, which returns each one's CAMs.")
+        cams, out = self.maps(x, target, create_graph, relu)
+        return cams[self.layers[0], self.kinds[0]], out
+
+    def maps(self, x: torch.Tensor, target=None, create_graph: bool = False, relu: bool = True) -> tuple[dict, torch.Tensor]:
+        "{(layer, kind): CAMs} for every layer and kind asked for, from one forward and one backward pass, and the outputs."
         store = {}
-        h = self.module.register_forward_hook(lambda m, i, o: store.__setitem__("a", o))
+        hs = [m.register_forward_hook(lambda m, i, o, l=l: store.__setitem__(l, o)) for l, m in self.modules.items()]
         try:
             with torch.enable_grad():
-                out = self.model(x); a = store["a"]
+                out = self.model(x); acts = [store[l] for l in self.layers]
                 if callable(target): score = target(out).sum()  # a scalar per sample, e.g. agreement of two views' embeddings
                 else:
                     t = out.argmax(1) if target is None else target.to(out.device)
                     score = out.gather(1, t[:, None]).sum()   # samples are independent in eval mode: one backward for all
-                g, = torch.autograd.grad(score, a, create_graph=create_graph)
-        finally: h.remove()
-        a = a if create_graph else a.detach()
-        if self.kind == "hirescam": cam = (g*a).sum(1)          # HiResCAM: no averaging of the gradient over the map
-        else: cam = torch.einsum("bk,bk...->b...", g.flatten(2).mean(-1), a)   # Grad-CAM: (B, K) channel weights
-        if relu: cam = F.relu(cam)
-        return cam, (out if create_graph else out.detach())
+                grads = torch.autograd.grad(score, acts, create_graph=create_graph)
+        finally:
+            for h in hs: h.remove()
+        cams = {}
+        for l, a, g in zip(self.layers, acts, grads):
+            a = a if create_graph else a.detach()
+            for k in self.kinds:
+                if k == "hirescam": cam = (g*a).sum(1)          # HiResCAM: no averaging of the gradient over the map
+                else: cam = torch.einsum("bk,bk...->b...", g.flatten(2).mean(-1), a)   # Grad-CAM: (B, K) channel weights
+                cams[l, k] = F.relu(cam) if relu else cam
+        return cams, (out if create_graph else out.detach())
 
 def view_target(model, x: torch.Tensor):
     "Grad-CAM target for a model without classes: cosine similarity of each output to that of the same input mirrored in every spatial axis."
@@ -123,11 +137,14 @@ def _out_suffix(work: Path, data: Path, epoch: int, method: str, split, layer: s
     if target != default_target: parts.append(f"target-{target}")
     return "".join(f"_{x}" for x in parts)
 
-def _cams(model, gc, xin, tgt, layer: str, method: str):
-    "CAMs at layer resolution and logits of one batch, from GradCAM3D or a pytorch-grad-cam method."
-    if method in OWN_CAMS: return gc(xin, tgt)
+def _cams(model, gc, xin, tgt, cands: tuple):
+    "{(layer, method): CAMs at layer resolution} and the logits of one batch: every own CAM from one pass of GradCAM3D, or one pytorch-grad-cam method."
+    if gc is not None:
+        cams, logits = gc.maps(xin, tgt)
+        return {c: cams[c] for c in cands}, logits
+    (layer, method), = cands                                   # a pytorch-grad-cam method: one at a time
     with torch.no_grad(): logits = model(xin)
-    return pgc_cam(model, layer, xin, logits.argmax(1) if tgt is None else tgt, method), logits
+    return {(layer, method): pgc_cam(model, layer, xin, logits.argmax(1) if tgt is None else tgt, method)}, logits
 
 def _summary(cells: pd.DataFrame, epoch: int, layer: str, method: str, target: str, has_classes: bool) -> dict:
     "Grad-CAMO of the held-out cells (test wells, or wells the model never saw)."
@@ -143,27 +160,28 @@ def _summary(cells: pd.DataFrame, epoch: int, layer: str, method: str, target: s
 
 SCORE_BLOCK = 4    # batches in one block of cells that `score_cells` hands to a Dask worker (64 cells: small blocks balance workers)
 
-def _scorer(work: str, epoch: int, device: str, layer: str, method: str):
-    "The model (eval mode), its crop scale and its CAM, loaded once per process (a Dask worker's) while its checkpoint file stays the same."
+def _scorer(work: str, epoch: int, device: str, cands: tuple):
+    "The model (eval mode), its crop scale and its CAMs, loaded once per process (a Dask worker's) while its checkpoint file stays the same."
     f = Path(work)/"train"/f"ckpt_{epoch:03d}.pt"; s = f.stat()
+    own = [c for c in cands if c[1] in OWN_CAMS]
     def make():
         model, _, st = load_checkpoint(work, epoch, device)
-        return model.to(device), st["scale"], GradCAM3D(model, layer, kind=method if method in OWN_CAMS else CAM_METHOD)
-    return process_cached("scorer", (str(f.resolve()), s.st_mtime_ns, s.st_size, device, layer, method), make)
+        return model.to(device), st["scale"], GradCAM3D(model, tuple(dict.fromkeys(l for l, _ in own)), kind=tuple(dict.fromkeys(m for _, m in own))) if own else None
+    return process_cached("scorer", (str(f.resolve()), s.st_mtime_ns, s.st_size, device, cands), make)
 
 def _score_block(name: str, block: tuple, job: dict):
-    "Grad-CAMO scores (one row per crop position) and predicted classes of one block of cells: `score_cells`' work, here or on a Dask worker."
-    (pos_all, y_all), dev = block, job["device"]
-    model, scale, gc = _scorer(job["work"], job["epoch"], dev, job["layer"], job["method"])
+    "Grad-CAMO scores (one table per (layer, method), a row per crop position) and predicted classes of one block of cells: `score_cells`' work, here or on a Dask worker."
+    (pos_all, y_all), dev, cands = block, job["device"], job["cands"]
+    model, scale, gc = _scorer(job["work"], job["epoch"], dev, cands)
     store, ys = CropStore(job["data"]), dict(zip(pos_all, y_all))
-    parts, preds = [], []
+    parts, preds = {c: [] for c in cands}, []
     for pos, x, lab in batches(store, pos_all, job["batch_size"]):
-        xin = prep(x.to(dev), scale)
+        xin, lab = prep(x.to(dev), scale), lab.to(dev)
         tgt = torch.as_tensor([ys[p] for p in pos]) if job["target"] == "true" else (view_target(model, xin) if job["target"] == "view" else None)
-        cam, logits = _cams(model, gc, xin, tgt, job["layer"], job["method"])
-        parts.append(pd.DataFrame(gradcamo_scores(upsample(cam, store.images.shape[2:]), lab.to(dev)), index=pos))
+        cams, logits = _cams(model, gc, xin, tgt, cands)
+        for c in cands: parts[c].append(pd.DataFrame(gradcamo_scores(upsample(cams[c], store.images.shape[2:]), lab), index=pos))
         preds.append(pd.Series(logits.argmax(1).cpu().numpy(), index=pos))
-    return pd.concat(parts), pd.concat(preds)
+    return {c: pd.concat(p) for c, p in parts.items()}, pd.concat(preds)
 
 def score_cells(work_dir,  # the model's WORK_DIR (train/ checkpoints, split.csv)
                 epoch: int | None = None, layer: str = CAM_LAYER,
@@ -176,7 +194,19 @@ def score_cells(work_dir,  # the model's WORK_DIR (train/ checkpoints, split.csv
                 workers: int = 0, scheduler: str | None = None,  # blocks of cells on a local Dask cluster of N processes, or on a running one
                ) -> tuple[pd.DataFrame, dict]:
     "Grad-CAMO for every cell of `data_dir` (default WORK_DIR) under WORK_DIR's model; writes cells.parquet, summary.json (keyed by the settings)."
+    (cells, summary), = score_candidates(work_dir, [(layer, method)], epoch, target, batch_size, device, write, progress, data_dir, split,
+                                         workers, scheduler).values()
+    return cells, summary
+
+def score_candidates(work_dir, cands: list,  # (layer, method) pairs: own CAMs (`OWN_CAMS`) at any layers, or one pytorch-grad-cam method
+                     epoch: int | None = None, target: str | None = None, batch_size: int = 16, device: str = "auto",
+                     write: bool | list = True,  # True: write every candidate's cells/summary; or the candidates to write
+                     progress: bool = True, data_dir=None, split: str | None = None, workers: int = 0, scheduler: str | None = None) -> dict:
+    "`score_cells` for several CAMs at once: {(layer, method): (cells, summary)}, every own CAM from the same forward and backward pass."
     work = Path(work_dir); data = Path(data_dir or work_dir); device = str(device_of(device))
+    cands = tuple(dict.fromkeys(tuple(c) for c in cands))
+    if len(cands) > 1 and any(m not in OWN_CAMS for _, m in cands):
+        raise InputError(f"several CAMs in one pass are {OWN_CAMS} only; score a pytorch-grad-cam method on its own, got {cands}.")
     store = CropStore(data); t = load_split(data, split_from=work)
     epoch = last_epoch(work) if epoch is None else epoch
     model, classes, st = load_checkpoint(work, epoch, device)
@@ -184,29 +214,33 @@ def score_cells(work_dir,  # the model's WORK_DIR (train/ checkpoints, split.csv
     target = target or default_target
     if target not in ("pred", "true", "view"): raise InputError(f"target must be 'pred', 'true' or 'view', got {target!r}.")
     if not classes and target != "view": raise InputError(f"the model of {work} has no classes (self-supervised): use target 'view'.")
-    if target == "view" and method not in OWN_CAMS: raise InputError(f"target 'view' works with methods {OWN_CAMS} only, not {method!r}.")
+    if target == "view" and cands[0][1] not in OWN_CAMS: raise InputError(f"target 'view' works with methods {OWN_CAMS} only, not {cands[0][1]!r}.")
     unknown = set(t.Metadata_Treatment) - set(classes) if classes else set()
     if unknown: raise InputError(f"{data}: treatment(s) {sorted(unknown)} unknown to the model of {work} (classes {classes}).")
     y = t.Metadata_Treatment.map({c: i for i, c in enumerate(classes)}).to_numpy() if classes else np.zeros(len(t), int)
     todo = np.flatnonzero(t.Metadata_Split == split) if split else np.arange(len(store))
     step = batch_size*SCORE_BLOCK                                      # blocks of whole batches: the same batches as in one piece
     blocks = {f"cells {todo[a]}-{todo[min(a + step, len(todo)) - 1]}": (todo[a:a + step], y[todo[a:a + step]]) for a in range(0, len(todo), step)}
-    job = dict(work=str(work), data=str(data), epoch=epoch, device=device, layer=layer, method=method, target=target, batch_size=batch_size)
+    job = dict(work=str(work), data=str(data), epoch=epoch, device=device, cands=cands, target=target, batch_size=batch_size)
     with dask_client(workers, scheduler) as client:
         got = [r for _, r in field_map(_score_block, blocks, job, client=client, desc="grad-cam", unit="block", progress=progress)]
-    sc = pd.concat([g[0] for g in got]).sort_index(); pr = pd.concat([g[1] for g in got]).sort_index()
-    tt = t.iloc[sc.index]
+    pr = pd.concat([g[1] for g in got]).sort_index()
+    tt = t.iloc[pr.index]
     meta = tt[[c for c in t.columns if c.startswith("Metadata_")]].reset_index(drop=True)
-    cells = pd.concat([meta, pd.DataFrame(dict(cell_id=tt.cell_id.to_numpy(), crop_index=tt.crop_index.to_numpy(), split=tt.Metadata_Split.to_numpy(),
-                                               label=tt.Metadata_Treatment.to_numpy(), pred=[classes[i] for i in pr] if classes else None)),
-                       sc.reset_index(drop=True)], axis=1)
-    summary = _summary(cells, epoch, layer, method, target, bool(classes))
-    if write:
-        sfx = _out_suffix(work, data, epoch, method, split, layer, target, default_target)
-        write_table(cells, work/f"cells{sfx}.parquet")
-        atomic_write_text(work/f"summary{sfx}.json", json.dumps(summary, indent=1))
-        if sfx == "" and (work/"profiles.parquet").exists(): join_gradcamo(work)    # the default scoring joins the profiles (below)
-    return cells, summary
+    base = pd.concat([meta, pd.DataFrame(dict(cell_id=tt.cell_id.to_numpy(), crop_index=tt.crop_index.to_numpy(), split=tt.Metadata_Split.to_numpy(),
+                                              label=tt.Metadata_Treatment.to_numpy(), pred=[classes[i] for i in pr] if classes else None))], axis=1)
+    res = {}
+    for layer, method in cands:
+        sc = pd.concat([g[0][layer, method] for g in got]).sort_index()
+        cells = pd.concat([base, sc.reset_index(drop=True)], axis=1)
+        summary = _summary(cells, epoch, layer, method, target, bool(classes))
+        if write is True or (write and (layer, method) in write):
+            sfx = _out_suffix(work, data, epoch, method, split, layer, target, default_target)
+            write_table(cells, work/f"cells{sfx}.parquet")
+            atomic_write_text(work/f"summary{sfx}.json", json.dumps(summary, indent=1))
+            if sfx == "" and (work/"profiles.parquet").exists(): join_gradcamo(work)    # the default scoring joins the profiles (below)
+        res[layer, method] = cells, summary
+    return res
 
 # %% ../nbs/06_gradcamo.ipynb #6cdaeb09
 GRADCAMO_COLUMNS = {"gradcamo": "Metadata_GradCAMO", "neighbor_share": "Metadata_GradCAMO_NeighborShare",

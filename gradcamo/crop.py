@@ -107,7 +107,7 @@ def _mask_path(work: Path, key: str, masks_dir) -> Path:
 
 def _field_cells(key: str, pl: Plate, work: Path, masks_dir, box_um, grid, max_pad: float, min_volume_um3: float):
     "The cells of field `key` to crop (with its `Metadata_*` columns), how many were dropped at the border / as too small, and the field's grid shape."
-    i = int(np.flatnonzero(pl.fields.key == key)[0])
+    i = pl.index(key)
     mp = _mask_path(work, key, masks_dir)
     if not mp.exists(): raise InputError(f"{mp}: no mask for field {key} (row {i}). Run `gradcamo segment` first, or pass the masks folder.")
     mask = tifffile.imread(mp)
@@ -125,7 +125,7 @@ def _field_cells(key: str, pl: Plate, work: Path, masks_dir, box_um, grid, max_p
 
 def _crop_field(key: str, todo: tuple, pl: Plate, bounds: dict, grid):
     "Crop indices, image crops (float16) and label crops of one field: `crop_plate`'s work on a field, here or on a Dask worker (which writes nothing)."
-    (grp, gshape), i = todo, int(np.flatnonzero(pl.fields.key == key)[0])
+    (grp, gshape), i = todo, pl.index(key)
     img = resample(normalize(pl.read(i), bounds[str(pl.fields.plate[i])]).transpose(1, 0, 2, 3), gshape)  # (C, Z, Y, X) on the grid
     msk = resample(tifffile.imread(grp.mask_path.iloc[0]), gshape, labels=True)
     ims = np.stack([extract(img, st, grid, 0).astype(np.float16) for st in zip(grp.crop_z0, grp.crop_y0, grp.crop_x0)])

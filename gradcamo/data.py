@@ -399,6 +399,11 @@ class Plate:
         try: return read_stack(self.fields.abspath[i], len(self.channels))
         except InputError as e: raise InputError(f"{self.table_path} row {i}: {e}") from None
     def __getitem__(self, i): return self.read(i)
+    def index(self, key: str) -> int:
+        "The row of the field whose `Metadata_Key` is `key`."
+        i = np.flatnonzero(self.fields.key.to_numpy() == key)
+        if not len(i): raise InputError(f"{self.table_path}: no field with key {key!r}.")
+        return int(i[0])
     def meta(self, i: int) -> dict:
         "The `Metadata_*` columns of field `i` (pycytominer-style)."
         r = self.fields.iloc[i]
@@ -451,7 +456,7 @@ PRESETS = {
                   reg_lams=(1.0,), ig_lams=(1.0,), rxrx1=dict(cell_types=("HUVEC", "U2OS"), wells=4, sites=2, size=256)),
     "quick": dict(plate=dict(compounds={"Stavudine": [10.0, 100.0]}, wells_per_treatment=4, sites_per_well=2,
                              field_shape=(32, 192, 192), cells_per_field=30.0, effect=3.0),
-                  seg_preset="quick", seg_epochs=30, seg_epochs_nucleus=100, epochs=6, scale=1, seeds=3, ssl_epochs=1, reg_lams=(10.0,), ig_lams=(),
+                  seg_preset="quick", seg_epochs=60, seg_epochs_nucleus=100, epochs=6, scale=1, seeds=3, ssl_epochs=1, reg_lams=(10.0,), ig_lams=(),
                   disk_gib=7.0,   # `du -sh` of a whole quick reproduce's data: 5.5-5.9 GB (`gradcamo reproduce` warns with less free)
                   rxrx1=dict(cell_types=("HEPG2", "HUVEC", "RPE", "U2OS"), wells=6, sites=2, size=512)),
     "paper": dict(plate=dict(compounds={"Stavudine": [10.0, 30.0, 100.0], "Tunicamycin": [0.3, 1.0, 3.0]}, wells_per_treatment=8,

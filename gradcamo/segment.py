@@ -282,7 +282,7 @@ def _net(progress: bool = False, **kw):
 def _segment_one(key: str, pl: Plate, opts: dict, bars: bool = False):
     "Masks (Z, Y, X) and record of one field: `segment`'s work on a field, in this process or on a Dask worker (which writes nothing)."
     net, d0 = _net(**opts["net"])
-    i = int(np.flatnonzero(pl.fields.key == key)[0])
+    i = pl.index(key)
     stack, at = pl.read(i), opts["at"]
     t0 = time.perf_counter()
     shape = stack[:, 0].shape

@@ -1,0 +1,110 @@
+"""Does training longer separate the clean model from the confounded one on the same images, and does the calibration
+hold? (#14 item 3: pooled per-cell AUROC >= 0.85 and a well interval above 0 in every seed; item 2: floor <= 0.1.)
+
+`06_gradcamo`'s experiment at one training length per run, for several lengths: the quick plates (clean; confounded
+with the background cue; its ceiling and floor crops from `mask_crops`), one well split for all, cropped from the true
+masks. For each training length and seed, the four models are trained from scratch (their own one-cycle schedule over
+that many epochs) and scored with the project's CAM (`CAM_METHOD` at `CAM_LAYER`) on the confounded plate's test wells:
+the clean model on the same images as the confounded one (AUROC, well bootstrap), the ceiling and floor models on
+theirs. Models train concurrently (`--procs` processes; on one GPU they share it). Written for a GPU machine; it also
+runs on a CPU (slowly), which is how it was checked.
+
+Run: python bench/cheat_epochs.py --out cheat.json [--preset quick] [--epochs 6 12 18] [--seeds 0 1 2] [--procs 6]
+     python bench/cheat_epochs.py --render cheat.json > bench/CHEAT_EPOCHS.md
+"""
+import argparse, json, os, sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1])); sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+def _train(job):
+    import torch
+    torch.set_num_threads(job.pop("threads"))
+    from gradcamo.train import train
+    t0 = time.perf_counter(); h = train(**job, progress=False)
+    return job["work_dir"], time.perf_counter() - t0, float(h.test_balanced_accuracy.iloc[-1]) if "test_balanced_accuracy" in h else None
+
+def render(res: dict) -> str:
+    import pandas as pd
+    from _common import md_table
+    m = res["machine"]; r = pd.DataFrame(res["rows"])
+    L = ["# Training length and the cheating experiment (#14)", "",
+         f"Measured {res['when']} by `python bench/cheat_epochs.py` in {res['minutes']:.1f} min on {m['gpu'] or m['cpu']} "
+         f"({m['cores']} cores; torch {m['torch']}, MONAI {m['monai']}), device `{res['device']}`, {res['procs']} trainings at a time. "
+         f"Plates: `{res['preset']}` synthetic, clean and confounded (background cue), cropped from the true masks; "
+         f"{res['n_test_cells']} test cells in {res['n_test_wells']} test wells; CAM: {res['method']} at `{res['layer']}`; chance (the cell's share of the crop) "
+         f"{res['chance']:.3f}. Each row: one seed, four models trained from scratch for that many epochs.", "",
+         md_table(r, index=False), ""]
+    g = r.groupby("epochs")
+    s = pd.DataFrame(dict(ceiling_min=g.ceiling.min(), floor_max=g.floor.max(), diff_lo_min=g.diff_lo.min(), auroc_pooled=pd.Series({int(k): v for k, v in res["pooled_auroc"].items()}),
+                          clean_acc=g.clean_acc.mean(), confounded_acc=g.confounded_acc.mean(), train_s_per_model=g.train_s.mean()/4)).rename_axis("epochs")
+    L += ["Per training length (goals: ceiling >= 0.7 and floor <= 0.1 in every seed, same-image well interval above 0 in every seed, pooled AUROC >= 0.85):", "",
+          md_table(s), "",
+          f"`train_s` is the wall time of a seed's four trainings while {res['procs']} ran at once on one device (not a speed to quote). "
+          f"Pooled same-image AUROC by length: " + ", ".join(f"{int(k)} epochs {v:.3f}" for k, v in res["pooled_auroc"].items()) +
+          f"; the goal 0.85 is {'reached at ' + ', '.join(str(int(k)) for k, v in res['pooled_auroc'].items() if v >= 0.85) if any(v >= 0.85 for v in res['pooled_auroc'].values()) else 'reached at no length'}.", ""]
+    if res.get("errors"): L += ["**Errors**:", ""] + [f"- {k}: `{v}`" for k, v in res["errors"].items()] + [""]
+    return "\n".join(L)
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="cheat.json"); ap.add_argument("--preset", default="quick"); ap.add_argument("--device", default="cuda")
+    ap.add_argument("--epochs", type=int, nargs="+", default=[6, 12, 18]); ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--procs", type=int, default=6); ap.add_argument("--render", default=None)
+    a = ap.parse_args()
+    if a.render: print(render(json.loads(Path(a.render).read_text()))); return
+    import numpy as np, pandas as pd, torch, multiprocessing as mp
+    from sklearn.metrics import roc_auc_score
+    from gradcamo.data import PRESETS, CAM_LAYER, CAM_METHOD
+    from gradcamo.synth import synth_plate
+    from gradcamo.crop import synthetic_names, crop_plate, mask_crops
+    from gradcamo.train import linked_work, make_split, load_split
+    from gradcamo.cam import score_cells, well_bootstrap
+    from _common import machine
+    t_all = time.perf_counter(); test_frac = 0.5            # 06's
+    res = dict(when=time.strftime("%Y-%m-%d %H:%M"), machine=machine(), preset=a.preset, device=a.device, procs=a.procs, layer=CAM_LAYER, method=CAM_METHOD, rows=[], errors={})
+    save = lambda: Path(a.out).write_text(json.dumps(res, indent=1, default=float))
+    def log(*s): print(f"[{time.perf_counter() - t_all:6.1f} s]", *s, flush=True)
+    root = Path(tempfile.mkdtemp(prefix="cheat_epochs_")); jobs = max(1, (os.cpu_count() or 2) - 2)
+    def plate(**kw):
+        p, w, cfg = synthetic_names(root, a.preset, 0, **kw)
+        table = synth_plate(p, cfg, n_jobs=jobs, progress=False)
+        crop_plate(table, w, masks_dir=Path(table).parent/"truth"/"labels", progress=False)
+        return w
+    wclean, wc = plate(), plate(confound=1.0, confound_kinds=("background",))
+    make_split(wclean, 0, test_frac); make_split(wc, 0, test_frac)
+    bases = dict(clean=wclean, confounded=wc, ceiling=mask_crops(wc, wc.with_name(wc.name + "_masked"), progress=False),
+                 floor=mask_crops(wc, wc.with_name(wc.name + "_cellremoved"), keep="outside", progress=False))
+    log("plates made")
+    dirs = {(k, s, e): linked_work(b, b.with_name(f"{b.name}_s{s}_e{e}")) for e in a.epochs for s in a.seeds for k, b in bases.items()}
+    pooled, took = {}, {}
+    with mp.get_context("spawn").Pool(a.procs) as pool:
+        for e in a.epochs:                   # one training length at a time: its 4 models x seeds train together, then are scored (a cut run keeps what it finished)
+            todo = [dict(work_dir=str(dirs[k, s, e]), epochs=e, batch_size=16, scale=PRESETS[a.preset]["scale"], seed=s, test_frac=test_frac,
+                         device=a.device, threads=max(1, (os.cpu_count() or 2)//a.procs)) for s in a.seeds for k in bases]
+            t0 = time.perf_counter()
+            took |= {w: (t, acc) for w, t, acc in pool.imap_unordered(_train, todo)}
+            log(f"{len(todo)} models of {e} epochs trained in {time.perf_counter() - t0:.0f} s")
+            pooled[e] = ([], [])
+            for s in a.seeds:
+                sc = lambda k, **kw: score_cells(dirs[k, s, e], split="test", progress=False, write=False, device=a.device, **kw)
+                (c_cl, s_cl), (c_cf, s_cf), (c_up, s_up), (c_lo, s_lo), (c_own, s_own) = sc("clean", data_dir=wc), sc("confounded"), sc("ceiling"), sc("floor"), sc("clean")
+                x, y = c_cl.gradcamo.dropna().to_numpy(), c_cf.gradcamo.dropna().to_numpy()
+                bs = well_bootstrap(c_cl, c_cf, seed=s)
+                res["rows"].append(dict(epochs=e, seed=s, ceiling=s_up["gradcamo_mean"], floor=s_lo["gradcamo_mean"], clean=s_cl["gradcamo_mean"],
+                                        confounded=s_cf["gradcamo_mean"], diff=bs["diff"], diff_lo=bs["lo"], diff_hi=bs["hi"],
+                                        auroc=roc_auc_score(np.r_[np.ones(len(x)), np.zeros(len(y))], np.r_[x, y]),
+                                        clean_acc=s_own["test_balanced_accuracy"], confounded_acc=s_cf["test_balanced_accuracy"],
+                                        clean_bg_share=s_cl["background_share_mean"], confounded_bg_share=s_cf["background_share_mean"],
+                                        train_s=sum(took[str(dirs[k, s, e])][0] for k in bases)))
+                pooled[e][0].append(x); pooled[e][1].append(y)
+                res["n_test_cells"], res["chance"] = s_cf["n_cells"], s_cf["chance_mean"]
+                log(res["rows"][-1])
+            p = pooled[e]
+            res.setdefault("pooled_auroc", {})[e] = roc_auc_score(np.r_[np.ones(sum(map(len, p[0]))), np.zeros(sum(map(len, p[1])))],
+                                                                 np.r_[np.concatenate(p[0]), np.concatenate(p[1])])
+            res["n_test_wells"] = int(load_split(wc).query("Metadata_Split == 'test'").Metadata_Well.nunique())
+            res["minutes"] = (time.perf_counter() - t_all)/60; save()
+    res["minutes"] = (time.perf_counter() - t_all)/60; save()
+    print(render(res))
+
+if __name__ == "__main__": main()
