@@ -3,7 +3,11 @@
 Measures the quick plate's crops (`synthetic_crops`: the images and label crops of `03_crop`, float16 / uint8) written as
 today's `.npy` memmaps and as zarr v3 arrays with one chunk per crop under several codecs: bytes on disk, and crops/s
 read in shuffled batches of 16 (as training reads them), against the training step's crops/s measured in the same run.
-Storage is lossless (the float16 crops as they are), so normalisation is unchanged.
+The lossless rows store the float16 crops as they are. The lossy rows quantise the normalised intensities to a fixed
+step of 2^-k (int16 codes, the step in the array's attributes: plain zarr v3, no codec outside the specification),
+then compress: their error is measured three ways, against the crops' own noise (the voxel-to-voxel noise outside
+the cells, from first differences along x), and as what a trained model makes of them: the same model (trained
+`--train-epochs` on the exact crops) scored with Grad-CAMO on the test cells from the exact and from the decoded crops.
 
 Run: .venv/bin/python bench/crop_store.py [--preset quick] [--batches 40]
 """
@@ -17,6 +21,8 @@ from gradcamo.train import make_model, prep
 from gradcamo.data import PRESETS
 
 ap = argparse.ArgumentParser(); ap.add_argument("--preset", default="quick"); ap.add_argument("--batches", type=int, default=40)
+ap.add_argument("--steps", type=int, nargs="+", default=[6, 8, 10], help="lossy rows: quantisation step 2^-k for each k")
+ap.add_argument("--train-epochs", type=int, default=2)
 a = ap.parse_args()
 import zarr
 from zarr.codecs import BloscCodec, ZstdCodec, BytesCodec
@@ -48,6 +54,31 @@ for name, comp in codecs.items():
     assert np.array_equal(im[:8], np.asarray(store.images[:8]))          # lossless
     rows.append(dict(store=f"zarr v3, a chunk per crop, {name}", bytes=du(d), crops_per_s=read_rate(lambda b: (im.get_orthogonal_selection((b,)), lb.get_orthogonal_selection((b,)))),
                      write_crops_per_s=n/w_s))
+# the crops' own noise: voxel-to-voxel differences along x outside the cells (std / sqrt 2), median over crops and channels
+sig = []
+for i in range(0, n, 64):
+    xi, li = np.asarray(store.images[i:i + 64], np.float32), np.asarray(store.labels[i:i + 64])
+    dx, bg = np.diff(xi, axis=-1), ((li[..., 1:] == 0) & (li[..., :-1] == 0))[:, None]
+    sig += [np.std(dx[j, c][bg[j, 0]])/np.sqrt(2) for j in range(len(xi)) for c in range(xi.shape[1]) if bg[j, 0].sum() > 100]
+noise = float(np.median(sig))
+blosc = [BloscCodec(cname="zstd", clevel=5, shuffle="shuffle")]
+decoded = {}
+for k in a.steps:
+    d = f"{tmp}/q{k}.zarr"; g = zarr.open_group(d, mode="w"); step = 2.0**-k
+    im = g.create_array("images", shape=store.images.shape, dtype="int16", chunks=(1,) + store.images.shape[1:], compressors=blosc)
+    im.attrs["scale"] = step                                    # value = code * scale
+    lb = g.create_array("labels", shape=store.labels.shape, dtype=store.labels.dtype, chunks=(1,) + store.labels.shape[1:], compressors=blosc)
+    err_max, err_sq, cnt = 0.0, 0.0, 0
+    t0 = time.perf_counter()
+    for i in range(0, n, 64):
+        xi = np.asarray(store.images[i:i + 64], np.float32)
+        q = np.clip(np.round(xi/step), -32768, 32767).astype(np.int16); im[i:i + 64] = q; lb[i:i + 64] = np.asarray(store.labels[i:i + 64])
+        e = (q*step).astype(np.float16).astype(np.float32) - xi; err_max = max(err_max, float(np.abs(e).max())); err_sq += float((e**2).sum()); cnt += e.size
+    w_s = time.perf_counter() - t0
+    dec = lambda b: ((im.get_orthogonal_selection((b,))*step).astype(np.float16), lb.get_orthogonal_selection((b,)))
+    rows.append(dict(store=f"zarr v3, a chunk per crop, int16 step 2^-{k} (lossy), blosc zstd 5 + shuffle", bytes=du(d), crops_per_s=read_rate(dec),
+                     write_crops_per_s=n/w_s, err_max=err_max, err_rms_over_noise=float(np.sqrt(err_sq/cnt))/noise))
+    decoded[k] = dec(np.arange(n))[0]
 torch.manual_seed(0); model = make_model(3); opt = torch.optim.AdamW(model.parameters(), 1e-3); model.train()
 x = prep(torch.from_numpy(np.asarray(store.images[batches[0]], np.float32)), PRESETS[a.preset]["scale"]); t = torch.zeros(16, dtype=torch.long)
 def step(): loss = F.cross_entropy(model(x), t); opt.zero_grad(); loss.backward(); opt.step()
@@ -55,10 +86,27 @@ step(); t0 = time.perf_counter()
 for _ in range(5): step()
 step_rate = 5*16/(time.perf_counter() - t0)
 base = rows[0]["bytes"]
-print(f"{n} crops of {store.images.shape[1:]} ({a.preset}); a training step consumes {step_rate:.1f} crops/s (CPU, {torch.get_num_threads()} threads)")
+# what a trained model makes of the lossy crops: the same model, the same test cells, exact vs decoded crops
+from gradcamo.train import train, linked_work
+from gradcamo.cam import score_cells
+mw = linked_work(work, Path(tmp)/"model")                   # the model's own WORK_DIR on the same crops
+train(mw, a.train_epochs, 16, seed=0, test_frac=0.5, progress=False)
+ref, _ = score_cells(mw, split="test", write=False, progress=False)
+for r in rows:
+    k = next((k for k in a.steps if f"2^-{k} " in r["store"]), None)
+    if k is None: continue
+    qw = Path(tmp)/f"work_q{k}"; linked_work(work, qw); (qw/"crops"/"images.npy").unlink()
+    np.save(qw/"crops"/"images.npy", decoded[k])
+    got, _ = score_cells(mw, data_dir=qw, split="test", write=False, progress=False)
+    r.update(gradcamo_max_abs_diff=float((got.gradcamo - ref.gradcamo).abs().max()), gradcamo_mean_diff=float(got.gradcamo.mean() - ref.gradcamo.mean()),
+             pred_agree=float((got.pred == ref.pred).mean()), n_scored=len(ref))
+print(f"{n} crops of {store.images.shape[1:]} ({a.preset}); a training step consumes {step_rate:.1f} crops/s (CPU, {torch.get_num_threads()} threads); "
+      f"noise outside cells (normalised units): {noise:.4f}")
 print(f"{'store':50s} {'MB':>8s} {'x smaller':>9s} {'read crops/s':>12s} {'x step':>7s}")
 for r in rows:
-    print(f"{r['store']:50s} {r['bytes']/1e6:8.1f} {base/r['bytes']:9.2f} {r['crops_per_s']:12.0f} {r['crops_per_s']/step_rate:7.0f}")
-emit("crop_store", n_crops=n, step_crops_per_s=step_rate, rows=rows)
+    lossy = (f"  max error {r['err_max']:.5f}, rms/noise {r['err_rms_over_noise']:.3f}; Grad-CAMO of {r['n_scored']} test cells: max |diff| {r['gradcamo_max_abs_diff']:.4f}, "
+             f"mean diff {r['gradcamo_mean_diff']:+.5f}; same prediction {r['pred_agree']:.3f}") if "err_max" in r else ""
+    print(f"{r['store']:50s} {r['bytes']/1e6:8.1f} {base/r['bytes']:9.2f} {r['crops_per_s']:12.0f} {r['crops_per_s']/step_rate:7.0f}{lossy}")
+emit("crop_store", n_crops=n, step_crops_per_s=step_rate, noise=noise, rows=rows)
 shutil.rmtree(tmp, ignore_errors=True)
 if own: shutil.rmtree(root, ignore_errors=True)

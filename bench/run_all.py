@@ -55,7 +55,9 @@ def rows(r: dict) -> list[tuple]:
     if "crop_store" in r:
         s = r["crop_store"][0]; base = s["rows"][0]["bytes"]
         for row in s["rows"]:
-            out.append(("crop store (#18)", f"{row['store']}: MB on disk; read crops/s vs a training step's", f"{row['bytes']/1e6:.1f} MB, {row['crops_per_s']:.0f}/s",
+            lossy = (f" (error max {row['err_max']:.4f}, rms {row['err_rms_over_noise']:.2f}x the crops' noise; a trained model's Grad-CAMO on "
+                     f"{row['n_scored']} test cells moves by at most {row['gradcamo_max_abs_diff']:.4f}, same prediction {row['pred_agree']:.1%})") if "err_max" in row else ""
+            out.append(("crop store (#18)", f"{row['store']}{lossy}: MB on disk; read crops/s vs a training step's", f"{row['bytes']/1e6:.1f} MB, {row['crops_per_s']:.0f}/s",
                         f"{base/1e6:.1f} MB, {s['step_crops_per_s']:.1f}/s", f"{base/row['bytes']:.2f}x smaller, {row['crops_per_s']/s['step_crops_per_s']:.0f}x the step",
                         ">= 3x smaller, >= 20x the step", base/row["bytes"] >= 3 and row["crops_per_s"] >= 20*s["step_crops_per_s"]))
     if "reproduce" in r:
