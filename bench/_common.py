@@ -30,6 +30,6 @@ def machine() -> dict:
 def md_table(df, index: bool = True, digits: int = 3) -> str:
     "A pandas table as markdown (without tabulate, which gradcamo does not install)."
     d = df.reset_index() if index else df
-    fmt = lambda v: f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+    fmt = lambda v: ("" if v != v else f"{v:.0f}" if abs(v) >= 100 else f"{v:.{digits}f}") if isinstance(v, float) else str(v)
     return "\n".join(["| " + " | ".join(map(str, d.columns)) + " |", "|" + "---|"*len(d.columns)]
                      + ["| " + " | ".join(fmt(v) for v in row) + " |" for row in d.itertuples(index=False)])
