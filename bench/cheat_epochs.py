@@ -12,7 +12,7 @@ runs on a CPU (slowly), which is how it was checked.
 Run: python bench/cheat_epochs.py --out cheat.json [--preset quick] [--epochs 6 12 18] [--seeds 0 1 2] [--procs 6]
      python bench/cheat_epochs.py --render cheat.json > bench/CHEAT_EPOCHS.md
 """
-import argparse, json, os, sys, tempfile, time
+import argparse, json, os, shutil, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1])); sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -65,6 +65,7 @@ def main():
     save = lambda: Path(a.out).write_text(json.dumps(res, indent=1, default=float))
     def log(*s): print(f"[{time.perf_counter() - t_all:6.1f} s]", *s, flush=True)
     root = Path(tempfile.mkdtemp(prefix="cheat_epochs_")); jobs = max(1, (os.cpu_count() or 2) - 2)
+    import atexit; atexit.register(shutil.rmtree, root, True)   # plates, crops and models go when the run ends, however it ends: only the JSON stays
     def plate(**kw):
         p, w, cfg = synthetic_names(root, a.preset, 0, **kw)
         table = synth_plate(p, cfg, n_jobs=jobs, progress=False)
