@@ -32,8 +32,10 @@ class GradCAM3D:
         self.model = model.eval() if eval_mode else model
         self.layers = (layer,) if isinstance(layer, str) else tuple(layer)
         self.kinds = (kind,) if isinstance(kind, str) else tuple(kind)
-        try: self.modules = {l: model.get_submodule(l) for l in self.layers}
-        except AttributeError as e: raise InputError(f"target layer not in the model ({e}; e.g. _conv_stem, _blocks.1, _conv_head).") from None
+        self.modules = {}
+        for l in self.layers:
+            try: self.modules[l] = model.get_submodule(l)
+            except AttributeError: raise InputError(f"target layer {l!r} not in the model (e.g. _conv_stem, _blocks.1, _conv_head).") from None
         bad = [k for k in self.kinds if k not in OWN_CAMS]
         if bad: raise InputError(f"CAM kind must be one of {OWN_CAMS}, got {bad[0]!r}.")
 
