@@ -9,16 +9,16 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from sklearn.metrics import balanced_accuracy_score
 import tifffile
-from .data import InputError, atomic_path, atomic_write_text, write_table, CAM_LAYER, CAM_METHOD, PRESETS
+from .data import InputError, atomic_path, atomic_write_text, write_table, CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE, PRESETS
 from .data import dask_client, field_map, process_cached
 from .crop import CropStore, crop_voxel_um
 from .train import batches, prep, load_checkpoint, load_split, device_of
 
 # %% auto #0
-__all__ = ['OWN_CAMS', 'SCORE_BLOCK', 'GRADCAMO_COLUMNS', 'GradCAM3D', 'view_target', 'upsample', 'gradcamo_scores',
-           'reference_cam', 'pgc_cam', 'last_epoch', 'score_cells', 'score_candidates', 'with_gradcamo',
-           'gradcamo_wells', 'join_gradcamo', 'export_cams', 'plot_examples', 'plot_distribution', 'well_bootstrap',
-           'plot_calibration']
+__all__ = ['OWN_CAMS', 'UPSAMPLINGS', 'SCORE_BLOCK', 'GRADCAMO_COLUMNS', 'GradCAM3D', 'view_target', 'upsample',
+           'gradcamo_scores', 'reference_cam', 'pgc_cam', 'last_epoch', 'score_cells', 'score_candidates',
+           'with_gradcamo', 'gradcamo_wells', 'join_gradcamo', 'export_cams', 'plot_examples', 'plot_distribution',
+           'well_bootstrap', 'plot_calibration']
 
 # %% ../nbs/06_gradcamo.ipynb #c452f715
 OWN_CAMS = ("gradcam", "hirescam")    # the CAMs `GradCAM3D` computes; any other method name is a pytorch-grad-cam class
@@ -77,10 +77,15 @@ def view_target(model, x: torch.Tensor):
     with torch.no_grad(): ref = model(x.flip(list(range(2, x.dim())))).float()
     return lambda out: F.cosine_similarity(out.float(), ref, dim=1)
 
-def upsample(cam: torch.Tensor, size) -> torch.Tensor:
-    "Trilinear (bilinear in 2D) upsampling of (B, ...) CAMs to `size`: never below 0 for non-negative CAMs."
-    mode = "trilinear" if len(size) == 3 else "bilinear"
-    return F.interpolate(cam[:, None].float(), size=tuple(size), mode=mode, align_corners=False)[:, 0]
+UPSAMPLINGS = ("trilinear", "nearest")   # how a CAM at layer resolution reaches the crop's grid (the calibration of this notebook chooses)
+
+def upsample(cam: torch.Tensor, size,
+             mode: str = CAM_UPSAMPLE,  # trilinear (bilinear in 2D): each CAM voxel's value spread smoothly over its neighbours'; nearest: on the block of crop voxels it covers
+            ) -> torch.Tensor:
+    "Upsampling of (B, ...) CAMs to `size`: never below 0 for non-negative CAMs."
+    if mode not in UPSAMPLINGS: raise InputError(f"CAM upsampling must be one of {UPSAMPLINGS}, got {mode!r}.")
+    if mode == "nearest": return F.interpolate(cam[:, None].float(), size=tuple(size), mode="nearest")[:, 0]
+    return F.interpolate(cam[:, None].float(), size=tuple(size), mode="trilinear" if len(size) == 3 else "bilinear", align_corners=False)[:, 0]
 
 # %% ../nbs/06_gradcamo.ipynb #6f227cd2
 def gradcamo_scores(cam: torch.Tensor,  # (B, Z, Y, X) non-negative CAMs at crop resolution
@@ -130,13 +135,14 @@ def last_epoch(work_dir) -> int:
     if not eps: raise InputError(f"{Path(work_dir)/'train'}: no checkpoints; run `gradcamo train` first.")
     return max(eps)
 
-def _out_suffix(work: Path, data: Path, epoch: int, method: str, split, layer: str, target: str, default_target: str) -> str:
-    "'' for the default scoring (last epoch, all own cells, CAM_METHOD at CAM_LAYER, default target): cells.parquet, summary.json; else what differs, so no setting overwrites another's result."
+def _out_suffix(work: Path, data: Path, epoch: int, method: str, split, layer: str, target: str, default_target: str, upsampling: str = CAM_UPSAMPLE) -> str:
+    "'' for the default scoring (last epoch, all own cells, CAM_METHOD at CAM_LAYER upsampled by CAM_UPSAMPLE, default target): cells.parquet, summary.json; else what differs, so no setting overwrites another's result."
     parts = ([method] if method != CAM_METHOD else []) + ([f"on_{data.name}"] if data != work else [])
     if epoch != last_epoch(work): parts.append(f"epoch{epoch:03d}")
     if split: parts.append(split)
     if layer != CAM_LAYER: parts.append(f"layer{layer}")
     if target != default_target: parts.append(f"target-{target}")
+    if upsampling != CAM_UPSAMPLE: parts.append(f"up-{upsampling}")
     return "".join(f"_{x}" for x in parts)
 
 def _cams(model, gc, xin, tgt, cands: tuple):
@@ -148,11 +154,11 @@ def _cams(model, gc, xin, tgt, cands: tuple):
     with torch.no_grad(): logits = model(xin)
     return {(layer, method): pgc_cam(model, layer, xin, logits.argmax(1) if tgt is None else tgt, method)}, logits
 
-def _summary(cells: pd.DataFrame, epoch: int, layer: str, method: str, target: str, has_classes: bool) -> dict:
+def _summary(cells: pd.DataFrame, epoch: int, layer: str, method: str, target: str, has_classes: bool, upsampling: str = CAM_UPSAMPLE) -> dict:
     "Grad-CAMO of the held-out cells (test wells, or wells the model never saw)."
     te = cells[cells.split != "train"]
     g = te.gradcamo.dropna()
-    return dict(n_cells=int(len(te)), epoch=int(epoch), layer=layer, method=method, target=target,
+    return dict(n_cells=int(len(te)), epoch=int(epoch), layer=layer, method=method, upsampling=upsampling, target=target,
                 test_accuracy=float((te.pred == te.label).mean()) if has_classes else None,
                 test_balanced_accuracy=float(balanced_accuracy_score(te.label, te.pred)) if has_classes and len(te) else None, gradcamo_mean=float(g.mean()),
                 gradcamo_median=float(g.median()), gradcamo_frac_gt_0_5=float((g > 0.5).mean()), chance_mean=float(te.chance.mean()),
@@ -168,11 +174,11 @@ def _scorer(work: str, epoch: int, device: str, cands: tuple):
     own = [c for c in cands if c[1] in OWN_CAMS]
     def make():
         model, _, st = load_checkpoint(work, epoch, device)
-        return model.to(device), st["scale"], GradCAM3D(model, tuple(dict.fromkeys(l for l, _ in own)), kind=tuple(dict.fromkeys(m for _, m in own))) if own else None
+        return model.to(device), st["scale"], GradCAM3D(model, tuple(dict.fromkeys(c[0] for c in own)), kind=tuple(dict.fromkeys(c[1] for c in own))) if own else None
     return process_cached("scorer", (str(f.resolve()), s.st_mtime_ns, s.st_size, device, cands), make)
 
 def _score_block(name: str, block: tuple, job: dict):
-    "Grad-CAMO scores (one table per (layer, method), a row per crop position) and predicted classes of one block of cells: `score_cells`' work, here or on a Dask worker."
+    "Grad-CAMO scores (one table per (layer, method, upsampling), a row per crop position) and predicted classes of one block of cells: `score_cells`' work, here or on a Dask worker."
     (pos_all, y_all), dev, cands = block, job["device"], job["cands"]
     model, scale, gc = _scorer(job["work"], job["epoch"], dev, cands)
     store, ys = CropStore(job["data"]), dict(zip(pos_all, y_all))
@@ -180,8 +186,8 @@ def _score_block(name: str, block: tuple, job: dict):
     for pos, x, lab in batches(store, pos_all, job["batch_size"]):
         xin, lab = prep(x.to(dev), scale), lab.to(dev)
         tgt = torch.as_tensor([ys[p] for p in pos]) if job["target"] == "true" else (view_target(model, xin) if job["target"] == "view" else None)
-        cams, logits = _cams(model, gc, xin, tgt, cands)
-        for c in cands: parts[c].append(pd.DataFrame(gradcamo_scores(upsample(cams[c], store.images.shape[2:]), lab), index=pos))
+        cams, logits = _cams(model, gc, xin, tgt, tuple(dict.fromkeys(c[:2] for c in cands)))
+        for c in cands: parts[c].append(pd.DataFrame(gradcamo_scores(upsample(cams[c[:2]], store.images.shape[2:], c[2]), lab), index=pos))
         preds.append(pd.Series(logits.argmax(1).cpu().numpy(), index=pos))
     return {c: pd.concat(p) for c, p in parts.items()}, pd.concat(preds)
 
@@ -193,21 +199,24 @@ def score_cells(work_dir,  # the model's WORK_DIR (train/ checkpoints, split.csv
                 data_dir=None,  # another WORK_DIR's crops to score (default WORK_DIR): its wells keep the model's split, new wells are 'unseen'
                 split: str | None = None,  # score only this split's cells ('test'), default all
                 method: str = CAM_METHOD,  # gradcam or hirescam (GradCAM3D, raw CAM), or a pytorch-grad-cam class name (GradCAM, FEM, ...)
+                upsampling: str = CAM_UPSAMPLE,  # how the CAM reaches the crop's grid (`UPSAMPLINGS`)
                 workers: int = 0, scheduler: str | None = None,  # blocks of cells on a local Dask cluster of N processes, or on a running one
                ) -> tuple[pd.DataFrame, dict]:
     "Grad-CAMO for every cell of `data_dir` (default WORK_DIR) under WORK_DIR's model; writes cells.parquet, summary.json (keyed by the settings)."
-    (cells, summary), = score_candidates(work_dir, [(layer, method)], epoch, target, batch_size, device, write, progress, data_dir, split,
+    (cells, summary), = score_candidates(work_dir, [(layer, method, upsampling)], epoch, target, batch_size, device, write, progress, data_dir, split,
                                          workers, scheduler).values()
     return cells, summary
 
-def score_candidates(work_dir, cands: list,  # (layer, method) pairs: own CAMs (`OWN_CAMS`) at any layers, or one pytorch-grad-cam method
+def score_candidates(work_dir, cands: list,  # (layer, method) pairs or (layer, method, upsampling) triples: own CAMs (`OWN_CAMS`) at any layers, or one pytorch-grad-cam method
                      epoch: int | None = None, target: str | None = None, batch_size: int = 16, device: str = "auto",
                      write: bool | list = True,  # True: write every candidate's cells/summary; or the candidates to write
                      progress: bool = True, data_dir=None, split: str | None = None, workers: int = 0, scheduler: str | None = None) -> dict:
-    "`score_cells` for several CAMs at once: {(layer, method): (cells, summary)}, every own CAM from the same forward and backward pass."
+    "`score_cells` for several CAMs at once: {(layer, method, upsampling): (cells, summary)} (a pair is upsampled by CAM_UPSAMPLE), every own CAM from the same forward and backward pass."
     work = Path(work_dir); data = Path(data_dir or work_dir); device = str(device_of(device))
-    cands = tuple(dict.fromkeys(tuple(c) for c in cands))
-    if len(cands) > 1 and any(m not in OWN_CAMS for _, m in cands):
+    cands = tuple(dict.fromkeys((*c, CAM_UPSAMPLE) if len(c) == 2 else tuple(c) for c in cands))
+    bad = {c[2] for c in cands} - set(UPSAMPLINGS)
+    if bad: raise InputError(f"CAM upsampling must be one of {UPSAMPLINGS}, got {sorted(bad)}.")
+    if len({c[:2] for c in cands}) > 1 and any(c[1] not in OWN_CAMS for c in cands):
         raise InputError(f"several CAMs in one pass are {OWN_CAMS} only; score a pytorch-grad-cam method on its own, got {cands}.")
     store = CropStore(data); t = load_split(data, split_from=work)
     epoch = last_epoch(work) if epoch is None else epoch
@@ -232,16 +241,16 @@ def score_candidates(work_dir, cands: list,  # (layer, method) pairs: own CAMs (
     base = pd.concat([meta, pd.DataFrame(dict(cell_id=tt.cell_id.to_numpy(), crop_index=tt.crop_index.to_numpy(), split=tt.Metadata_Split.to_numpy(),
                                               label=tt.Metadata_Treatment.to_numpy(), pred=[classes[i] for i in pr] if classes else None))], axis=1)
     res = {}
-    for layer, method in cands:
-        sc = pd.concat([g[0][layer, method] for g in got]).sort_index()
+    for layer, method, up in cands:
+        sc = pd.concat([g[0][layer, method, up] for g in got]).sort_index()
         cells = pd.concat([base, sc.reset_index(drop=True)], axis=1)
-        summary = _summary(cells, epoch, layer, method, target, bool(classes))
-        if write is True or (write and (layer, method) in write):
-            sfx = _out_suffix(work, data, epoch, method, split, layer, target, default_target)
+        summary = _summary(cells, epoch, layer, method, target, bool(classes), up)
+        if write is True or (write and (layer, method, up) in write):
+            sfx = _out_suffix(work, data, epoch, method, split, layer, target, default_target, up)
             write_table(cells, work/f"cells{sfx}.parquet")
             atomic_write_text(work/f"summary{sfx}.json", json.dumps(summary, indent=1))
             if sfx == "" and (work/"profiles.parquet").exists(): join_gradcamo(work)    # the default scoring joins the profiles (below)
-        res[layer, method] = cells, summary
+        res[layer, method, up] = cells, summary
     return res
 
 # %% ../nbs/06_gradcamo.ipynb #6cdaeb09
@@ -306,7 +315,7 @@ def _write_ome_zarr(path: Path, img: np.ndarray, labels: np.ndarray, vox, names:
 def export_cams(work_dir,  # the model's WORK_DIR (crops, checkpoints; cells.parquet to choose by Grad-CAMO)
                 out_dir,  # where the files go
                 cells: str = "top:3,bottom:3",  # top:N, bottom:N and/or crop indices, comma-separated
-                layer: str = CAM_LAYER, method: str = CAM_METHOD,
+                layer: str = CAM_LAYER, method: str = CAM_METHOD, upsampling: str = CAM_UPSAMPLE,
                 fmt: str = "ome-tiff",  # ome-tiff: one file, the label crop as a channel; ome-zarr: an NGFF image with the labels as its label image
                ) -> list[Path]:
     "One OME-TIFF (C, Z, Y, X) or OME-Zarr per chosen cell: the crop's channels, its label crop and the upsampled CAM, with the voxel size in µm."
@@ -315,7 +324,7 @@ def export_cams(work_dir,  # the model's WORK_DIR (crops, checkpoints; cells.par
     store = CropStore(work); model, classes, st = load_checkpoint(work)
     cj = json.loads((work/"crop.json").read_text()) if (work/"crop.json").exists() else {}
     vox = crop_voxel_um(work)
-    names = list(cj.get("channels") or [f"channel {i}" for i in range(store.images.shape[1])]) + ["labels (1 cell, 2 other cells)", f"CAM ({method} at {layer})"]
+    names = list(cj.get("channels") or [f"channel {i}" for i in range(store.images.shape[1])]) + ["labels (1 cell, 2 other cells)", f"CAM ({method} at {layer}, {upsampling} upsampling)"]
     idx = _pick(work, cells)
     bad = [i for i in idx if not 0 <= i < len(store)]
     if bad: raise InputError(f"crop index {bad[0]} not in {work/'crops'} ({len(store)} crops).")
@@ -323,7 +332,7 @@ def export_cams(work_dir,  # the model's WORK_DIR (crops, checkpoints; cells.par
     for i in idx:
         x, l = store[[i]]
         cam, _ = gc(prep(torch.from_numpy(x), st["scale"]))
-        vol = np.concatenate([x[0], l[0][None].astype(np.float32), upsample(cam, x.shape[2:])[0].numpy()[None]], 0).astype(np.float32)
+        vol = np.concatenate([x[0], l[0][None].astype(np.float32), upsample(cam, x.shape[2:], upsampling)[0].numpy()[None]], 0).astype(np.float32)
         r = store.table.iloc[i]
         stem = f"{r.get('Metadata_Key', 'crop')}_cell{int(r.cell_id)}_crop{i}"
         if fmt == "ome-tiff":
@@ -339,7 +348,8 @@ def export_cams(work_dir,  # the model's WORK_DIR (crops, checkpoints; cells.par
     return paths
 
 # %% ../nbs/06_gradcamo.ipynb #3109af6d
-def plot_examples(work_dir, cells: pd.DataFrame, layer: str = CAM_LAYER, path=None, title: str = "", n_each: int = 2, method: str = CAM_METHOD):
+def plot_examples(work_dir, cells: pd.DataFrame, layer: str = CAM_LAYER, path=None, title: str = "", n_each: int = 2, method: str = CAM_METHOD,
+                  upsampling: str = CAM_UPSAMPLE):
     "Test cells with attention on the cell, on neighbours and on background: XY and XZ slices, CAM overlay, contours."
     import matplotlib.pyplot as plt
     store = CropStore(work_dir); model, classes, st = load_checkpoint(work_dir)
@@ -352,7 +362,7 @@ def plot_examples(work_dir, cells: pd.DataFrame, layer: str = CAM_LAYER, path=No
     for r, (kind, i, row) in enumerate(rows):
         x, l = store[[int(row.Metadata_CropIndex) if "Metadata_CropIndex" in row else i]]
         cam, _ = GradCAM3D(model, layer, kind=method)(prep(torch.from_numpy(x), st["scale"]))
-        up = upsample(cam, x.shape[2:])[0].numpy()
+        up = upsample(cam, x.shape[2:], upsampling)[0].numpy()
         Z, Y, X = up.shape; zc = int(np.argmax((l[0] == 1).sum((1, 2)))); yc = Y//2
         img = lambda v: np.clip(v, 0, 1)
         for c, (nm, cut, asp) in enumerate([("XY", lambda a: a[zc], 1.0), ("XZ", lambda a: a[:, yc], zx)]):

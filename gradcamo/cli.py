@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, json, os, sys, time
 from pathlib import Path
-from .data import InputError, Plate, PRESETS, TEST_FRAC, CAM_LAYER, CAM_METHOD, preset, write_table
+from .data import InputError, Plate, PRESETS, TEST_FRAC, CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE, preset, write_table
 from . import synth as _synth
 from .reproduce import reproduce, report, ReproduceError
 from . import segment as _seg, crop as _crop, train as _train, profile as _prof, cam as _cam, channels as _ch
@@ -118,11 +118,11 @@ def _cmd_profile(a):
 
 def _cmd_score(a):
     cells, summ = _cam.score_cells(a.work_dir, a.epoch, a.layer, a.target, a.batch_size, a.device, progress=not a.quiet,
-                                   data_dir=a.data_dir, split=a.split, method=a.method, **_dask_kw(a))
+                                   data_dir=a.data_dir, split=a.split, method=a.method, upsampling=a.upsampling, **_dask_kw(a))
     print(json.dumps(summ, indent=1))
 
 def _cmd_export_cams(a):
-    ps = _cam.export_cams(a.work_dir, a.out_dir, a.cells, a.layer, a.method, fmt=a.format)
+    ps = _cam.export_cams(a.work_dir, a.out_dir, a.cells, a.layer, a.method, a.upsampling, fmt=a.format)
     print(f"{len(ps)} {'OME-TIFF(s)' if a.format == 'ome-tiff' else 'OME-Zarr(s)'} (crop channels, labels, CAM; µm voxel size) in {a.out_dir}: " + ", ".join(p.name for p in ps[:3]) + (" ..." if len(ps) > 3 else ""))
 
 def _cmd_run(a):
@@ -204,6 +204,7 @@ def _o_preset(q, default="quick"): q.add_argument("--preset", default=default, c
 def _o_seed(q): q.add_argument("--seed", type=int, default=0)
 def _o_test_frac(q): q.add_argument("--test-frac", type=float, default=TEST_FRAC, help="share of each treatment's wells held out")
 def _o_layer(q, default=CAM_LAYER, what="Grad-CAM layer"): q.add_argument("--layer", default=default, help=what)
+def _o_upsampling(q): q.add_argument("--upsampling", default=CAM_UPSAMPLE, choices=list(_cam.UPSAMPLINGS), help="how the CAM reaches the crop's grid (default: the calibrated one)")
 def _o_segmenter(q):
     q.add_argument("--target", default="cell", choices=["cell", "nucleus"])
     q.add_argument("--seg-epochs", type=int, default=None, help="offline segmenter: training epochs (default: the preset's)")
@@ -271,12 +272,12 @@ def _p_score(q):
     q.add_argument("--batch-size", type=int, default=16)
     q.add_argument("--data-dir", default=None, help="score another WORK_DIR's crops with this model (its wells keep the model's split)")
     q.add_argument("--split", default=None, choices=["train", "test", "unseen"], help="score only these cells (default all)")
-    q.add_argument("--method", default=CAM_METHOD, help="gradcam or hirescam (GradCAM3D), or a pytorch-grad-cam class name, e.g. GradCAM"); _o_dask(q)
+    q.add_argument("--method", default=CAM_METHOD, help="gradcam or hirescam (GradCAM3D), or a pytorch-grad-cam class name, e.g. GradCAM"); _o_upsampling(q); _o_dask(q)
 
 def _p_export_cams(q):
     q.add_argument("work_dir", help="the model's WORK_DIR"); q.add_argument("out_dir", help="folder for the OME-TIFFs / OME-Zarrs")
     q.add_argument("--cells", default="top:3,bottom:3", help="top:N / bottom:N by Grad-CAMO (test cells, after `score`) and/or crop indices")
-    _o_layer(q); q.add_argument("--method", default=CAM_METHOD, choices=list(_cam.OWN_CAMS))
+    _o_layer(q); q.add_argument("--method", default=CAM_METHOD, choices=list(_cam.OWN_CAMS)); _o_upsampling(q)
     q.add_argument("--format", default="ome-tiff", choices=["ome-tiff", "ome-zarr"], help="ome-zarr: an NGFF image per cell with the labels as its label image")
 
 def _p_run(q):

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np, pandas as pd, tifffile
 
 # %% auto #0
-__all__ = ['CHANNELS', 'REQUIRED_COLUMNS', 'CONTROL_NAMES', 'PRESETS', 'TEST_FRAC', 'CAM_LAYER', 'CAM_METHOD', 'InputError',
-           'read_table', 'channel_files', 'validate_table', 'ome_zarr_image', 'file_metadata', 'read_stack',
-           'stack_shape', 'resample', 'atomic_path', 'atomic_write_text', 'write_table', 'write_stack',
+__all__ = ['CHANNELS', 'REQUIRED_COLUMNS', 'CONTROL_NAMES', 'PRESETS', 'TEST_FRAC', 'CAM_LAYER', 'CAM_METHOD', 'CAM_UPSAMPLE',
+           'InputError', 'read_table', 'channel_files', 'validate_table', 'ome_zarr_image', 'file_metadata',
+           'read_stack', 'stack_shape', 'resample', 'atomic_path', 'atomic_write_text', 'write_table', 'write_stack',
            'claim_settings', 'new_npy', 'load_sidecar', 'parse_channels', 'field_key', 'meta_name', 'Plate',
            'import_hcs', 'preset', 'dask_client', 'process_cached', 'field_map', 'begin_scratch', 'end_scratch']
 
@@ -466,8 +466,9 @@ PRESETS = {
                   rxrx1=dict(cell_types=("HEPG2", "HUVEC", "RPE", "U2OS"), experiments=2, plates=2, wells=24, sites=2, size=512)),
 }
 TEST_FRAC = 0.5          # share of each treatment's wells held out for testing (at least one well, at least one left to train)
-CAM_LAYER = "_conv_stem"  # the layer Grad-CAMO is read at, and
-CAM_METHOD = "hirescam"   # the CAM: both chosen by the calibration of 06_gradcamo
+CAM_LAYER = "_conv_stem"  # the layer Grad-CAMO is read at,
+CAM_METHOD = "hirescam"   # the CAM, and
+CAM_UPSAMPLE = "nearest"  # how the CAM reaches the crop's grid: all three chosen by the calibration of 06_gradcamo
 
 def preset(name: str  # tiny | quick | paper
           ) -> dict:
