@@ -4,9 +4,9 @@ hold? (#14 item 3: pooled per-cell AUROC >= 0.85 and a well interval above 0 in 
 `06_gradcamo`'s experiment at one training length per run, for several lengths: the quick plates (clean; confounded
 with the background cue; its ceiling and floor crops from `mask_crops`), one well split for all, cropped from the true
 masks. For each training length and seed, the four models are trained from scratch (their own one-cycle schedule over
-that many epochs) and scored with the project's CAM (`CAM_METHOD` at `CAM_LAYER`) on the confounded plate's test wells:
-the clean model on the same images as the confounded one (AUROC, well bootstrap), the ceiling and floor models on
-theirs. Models train concurrently (`--procs` processes; on one GPU they share it). Written for a GPU machine; it also
+that many epochs) and scored by `06`'s `cheat_experiment` with the project's CAM (`CAM_METHOD` at `CAM_LAYER`,
+`CAM_UPSAMPLE` upsampling) on the confounded plate's test wells: the clean model on the same images as the confounded
+one (AUROC, well bootstrap), the ceiling and floor models on theirs. Models train concurrently (`--procs` processes; on one GPU they share it). Written for a GPU machine; it also
 runs on a CPU (slowly), which is how it was checked.
 
 Run: python bench/cheat_epochs.py --out cheat.json [--preset quick] [--epochs 6 12 18] [--seeds 0 1 2] [--procs 6]
@@ -31,7 +31,7 @@ def render(res: dict) -> str:
          f"Measured {res['when']} by `python bench/cheat_epochs.py` in {res['minutes']:.1f} min on {m['gpu'] or m['cpu']} "
          f"({m['cores']} cores; torch {m['torch']}, MONAI {m['monai']}), device `{res['device']}`, {res['procs']} trainings at a time. "
          f"Plates: `{res['preset']}` synthetic, clean and confounded (background cue), cropped from the true masks; "
-         f"{res['n_test_cells']} test cells in {res['n_test_wells']} test wells; CAM: {res['method']} at `{res['layer']}`; chance (the cell's share of the crop) "
+         f"{res['n_test_cells']} test cells in {res['n_test_wells']} test wells; CAM: {res['method']} at `{res['layer']}`, {res.get('upsampling', 'trilinear')} upsampling; chance (the cell's share of the crop) "
          f"{res['chance']:.3f}. Each row: one seed, four models trained from scratch for that many epochs.", "",
          md_table(r, index=False), ""]
     g = r.groupby("epochs")
@@ -53,15 +53,14 @@ def main():
     a = ap.parse_args()
     if a.render: print(render(json.loads(Path(a.render).read_text()))); return
     import numpy as np, pandas as pd, torch, multiprocessing as mp
-    from sklearn.metrics import roc_auc_score
-    from gradcamo.data import PRESETS, CAM_LAYER, CAM_METHOD
+    from gradcamo.data import PRESETS, CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE
     from gradcamo.synth import synth_plate
     from gradcamo.crop import synthetic_names, crop_plate, mask_crops
     from gradcamo.train import linked_work, make_split, load_split
-    from gradcamo.cam import score_cells, well_bootstrap
+    from gradcamo.cam import cheat_experiment, auroc
     from _common import machine
     t_all = time.perf_counter(); test_frac = 0.5            # 06's
-    res = dict(when=time.strftime("%Y-%m-%d %H:%M"), machine=machine(), preset=a.preset, device=a.device, procs=a.procs, layer=CAM_LAYER, method=CAM_METHOD, rows=[], errors={})
+    res = dict(when=time.strftime("%Y-%m-%d %H:%M"), machine=machine(), preset=a.preset, device=a.device, procs=a.procs, layer=CAM_LAYER, method=CAM_METHOD, upsampling=CAM_UPSAMPLE, rows=[], errors={})
     save = lambda: Path(a.out).write_text(json.dumps(res, indent=1, default=float))
     def log(*s): print(f"[{time.perf_counter() - t_all:6.1f} s]", *s, flush=True)
     root = Path(tempfile.mkdtemp(prefix="cheat_epochs_")); jobs = max(1, (os.cpu_count() or 2) - 2)
@@ -87,22 +86,19 @@ def main():
             log(f"{len(todo)} models of {e} epochs trained in {time.perf_counter() - t0:.0f} s")
             pooled[e] = ([], [])
             for s in a.seeds:
-                sc = lambda k, **kw: score_cells(dirs[k, s, e], split="test", progress=False, write=False, device=a.device, **kw)
-                (c_cl, s_cl), (c_cf, s_cf), (c_up, s_up), (c_lo, s_lo), (c_own, s_own) = sc("clean", data_dir=wc), sc("confounded"), sc("ceiling"), sc("floor"), sc("clean")
-                x, y = c_cl.gradcamo.dropna().to_numpy(), c_cf.gradcamo.dropna().to_numpy()
-                bs = well_bootstrap(c_cl, c_cf, seed=s)
-                res["rows"].append(dict(epochs=e, seed=s, ceiling=s_up["gradcamo_mean"], floor=s_lo["gradcamo_mean"], clean=s_cl["gradcamo_mean"],
-                                        confounded=s_cf["gradcamo_mean"], diff=bs["diff"], diff_lo=bs["lo"], diff_hi=bs["hi"],
-                                        auroc=roc_auc_score(np.r_[np.ones(len(x)), np.zeros(len(y))], np.r_[x, y]),
-                                        clean_acc=s_own["test_balanced_accuracy"], confounded_acc=s_cf["test_balanced_accuracy"],
-                                        clean_bg_share=s_cl["background_share_mean"], confounded_bg_share=s_cf["background_share_mean"],
+                r, sc_all = cheat_experiment({(k, s): dirs[k, s, e] for k in bases}, wc, device=a.device, write=False)
+                r = r.iloc[0]
+                x, y = (sc_all[k, s][0].gradcamo.dropna().to_numpy() for k in ("clean", "confounded"))
+                res["rows"].append(dict(epochs=e, seed=s, ceiling=r.ceiling, floor=r.floor, clean=r.clean_on_confounded_gradcamo,
+                                        confounded=r.confounded_gradcamo, diff=r["diff"], diff_lo=r.diff_lo, diff_hi=r.diff_hi, auroc=r.auroc,
+                                        clean_acc=r.clean_acc, confounded_acc=r.confounded_acc,
+                                        clean_bg_share=r.clean_on_confounded_background_share, confounded_bg_share=r.confounded_background_share,
                                         train_s=sum(took[str(dirs[k, s, e])][0] for k in bases)))
                 pooled[e][0].append(x); pooled[e][1].append(y)
-                res["n_test_cells"], res["chance"] = s_cf["n_cells"], s_cf["chance_mean"]
+                res["n_test_cells"], res["chance"] = int(r.n_cells), r.chance
                 log(res["rows"][-1])
             p = pooled[e]
-            res.setdefault("pooled_auroc", {})[e] = roc_auc_score(np.r_[np.ones(sum(map(len, p[0]))), np.zeros(sum(map(len, p[1])))],
-                                                                 np.r_[np.concatenate(p[0]), np.concatenate(p[1])])
+            res.setdefault("pooled_auroc", {})[e] = auroc(np.concatenate(p[0]), np.concatenate(p[1]))
             res["n_test_wells"] = int(load_split(wc).query("Metadata_Split == 'test'").Metadata_Well.nunique())
             res["minutes"] = (time.perf_counter() - t_all)/60; save()
     res["minutes"] = (time.perf_counter() - t_all)/60; save()

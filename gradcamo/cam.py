@@ -18,7 +18,7 @@ from .train import batches, prep, load_checkpoint, load_split, device_of
 __all__ = ['OWN_CAMS', 'UPSAMPLINGS', 'SCORE_BLOCK', 'GRADCAMO_COLUMNS', 'GradCAM3D', 'view_target', 'upsample',
            'gradcamo_scores', 'reference_cam', 'pgc_cam', 'last_epoch', 'score_cells', 'score_candidates',
            'with_gradcamo', 'gradcamo_wells', 'join_gradcamo', 'export_cams', 'plot_examples', 'plot_distribution',
-           'well_bootstrap', 'plot_calibration']
+           'well_bootstrap', 'plot_calibration', 'auroc', 'cheat_experiment']
 
 # %% ../nbs/06_gradcamo.ipynb #c452f715
 OWN_CAMS = ("gradcam", "hirescam")    # the CAMs `GradCAM3D` computes; any other method name is a pytorch-grad-cam class
@@ -431,3 +431,45 @@ def plot_calibration(groups: dict,  # name -> per-cell Grad-CAMO values (all see
     ax.invert_yaxis(); ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2); ax.set_title(title, fontsize=8); fig.tight_layout()
     if path: fig.savefig(path, dpi=110)
     return fig
+
+# %% ../nbs/06_gradcamo.ipynb #ab6cf3b8
+def auroc(a, b) -> float:
+    "Per-cell AUROC: the chance that a cell of A scores above a cell of B (ties count half)."
+    from sklearn.metrics import roc_auc_score
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return float(roc_auc_score(np.r_[np.ones(len(a)), np.zeros(len(b))], np.r_[a, b]))
+
+def cheat_experiment(dirs: dict,  # (kind, seed) -> a trained model's WORK_DIR; kinds clean and confounded, and optionally ceiling, floor
+                     confounded_dir,  # the confounded plate's WORK_DIR: the clean model is also scored on its test wells
+                     broken_dir=None,  # the broken-cue plate's WORK_DIR (the confounded model on the same test wells), or None
+                     layer: str = CAM_LAYER, method: str = CAM_METHOD, upsampling: str = CAM_UPSAMPLE,
+                     scored: dict | None = None,  # (kind, seed) -> `score_cells`' (cells, summary) at this CAM, already made (the calibration's): reused
+                     device: str = "auto", write: bool = True) -> tuple[pd.DataFrame, dict]:
+    "Clean vs confounded model in every seed on test wells: a row per seed, and every scoring {(name, seed): (cells, summary)} (names clean_own, clean, confounded, broken, ceiling, floor)."
+    seeds = sorted({s for _, s in dirs}); scored = dict(scored or {}); out, rows = {}, []
+    def sc(name, kind, s, **kw):
+        out[name, s] = scored.get((kind, s)) if not kw and (kind, s) in scored else \
+            score_cells(dirs[kind, s], layer=layer, method=method, upsampling=upsampling, split="test", device=device, write=write, progress=False, **kw)
+        return out[name, s]
+    for s in seeds:
+        (c_own, s_own), (c_cl, s_cl), (c_cf, s_cf) = sc("clean_own", "clean", s), sc("clean", "clean", s, data_dir=confounded_dir), sc("confounded", "confounded", s)
+        a, b_, a_own = (c.gradcamo.dropna() for c in (c_cl, c_cf, c_own))
+        bs, bs_own = well_bootstrap(c_cl, c_cf, seed=s), well_bootstrap(c_own, c_cf, seed=s)   # same images; each model on its own plate
+        row = dict(seed=s, clean_acc=s_own["test_balanced_accuracy"], clean_gradcamo=s_own["gradcamo_mean"],
+                   clean_on_confounded_gradcamo=s_cl["gradcamo_mean"], clean_on_confounded_acc=s_cl["test_balanced_accuracy"],
+                   confounded_acc=s_cf["test_balanced_accuracy"], confounded_gradcamo=s_cf["gradcamo_mean"])
+        if broken_dir is not None:
+            _, s_br = sc("broken", "confounded", s, data_dir=broken_dir)
+            row.update(broken_acc=s_br["test_balanced_accuracy"], broken_gradcamo=s_br["gradcamo_mean"])
+        for k in ("ceiling", "floor"):
+            if (k, s) in dirs:
+                _, s_k = sc(k, k, s)
+                row.update({k: s_k["gradcamo_mean"], f"{k}_acc": s_k["test_balanced_accuracy"]})
+        row.update(diff=bs["diff"], diff_lo=bs["lo"], diff_hi=bs["hi"], n_wells=bs["n_wells"], auroc=auroc(a, b_),
+                   own_diff=bs_own["diff"], own_diff_lo=bs_own["lo"], own_diff_hi=bs_own["hi"], own_auroc=auroc(a_own, b_),
+                   clean_background_share=s_own["background_share_mean"], clean_on_confounded_background_share=s_cl["background_share_mean"],
+                   confounded_background_share=s_cf["background_share_mean"],
+                   clean_frac_gt_0_5=float((a > 0.5).mean()), confounded_frac_gt_0_5=float((b_ > 0.5).mean()))
+        if ("ceiling", s) in dirs: row["ceiling_frac_gt_0_5"] = out["ceiling", s][1]["gradcamo_frac_gt_0_5"]
+        rows.append(dict(row, chance=s_cf["chance_mean"], n_cells=s_cf["n_cells"]))
+    return pd.DataFrame(rows), out
