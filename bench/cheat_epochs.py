@@ -89,10 +89,10 @@ def main():
                 r, sc_all = cheat_experiment({(k, s): dirs[k, s, e] for k in bases}, wc, device=a.device, write=False)
                 r = r.iloc[0]
                 x, y = (sc_all[k, s][0].gradcamo.dropna().to_numpy() for k in ("clean", "confounded"))
-                res["rows"].append(dict(epochs=e, seed=s, ceiling=r.ceiling, floor=r.floor, clean=r.clean_on_confounded_gradcamo,
-                                        confounded=r.confounded_gradcamo, diff=r["diff"], diff_lo=r.diff_lo, diff_hi=r.diff_hi, auroc=r.auroc,
-                                        clean_acc=r.clean_acc, confounded_acc=r.confounded_acc,
-                                        clean_bg_share=r.clean_on_confounded_background_share, confounded_bg_share=r.confounded_background_share,
+                res["rows"].append(dict(epochs=e, seed=s, ceiling=float(r.ceiling), floor=float(r.floor), clean=float(r.clean_on_confounded_gradcamo),
+                                        confounded=float(r.confounded_gradcamo), diff=float(r["diff"]), diff_lo=float(r.diff_lo), diff_hi=float(r.diff_hi), auroc=float(r.auroc),
+                                        clean_acc=float(r.clean_acc), confounded_acc=float(r.confounded_acc),
+                                        clean_bg_share=float(r.clean_on_confounded_background_share), confounded_bg_share=float(r.confounded_background_share),
                                         train_s=sum(took[str(dirs[k, s, e])][0] for k in bases)))
                 pooled[e][0].append(x); pooled[e][1].append(y)
                 res["n_test_cells"], res["chance"] = int(r.n_cells), r.chance

@@ -175,7 +175,7 @@ def _scorer(work: str, epoch: int, device: str, cands: tuple):
     def make():
         model, _, st = load_checkpoint(work, epoch, device)
         return model.to(device), st["scale"], GradCAM3D(model, tuple(dict.fromkeys(c[0] for c in own)), kind=tuple(dict.fromkeys(c[1] for c in own))) if own else None
-    return process_cached("scorer", (str(f.resolve()), s.st_mtime_ns, s.st_size, device, cands), make)
+    return process_cached("scorer", (str(f.resolve()), s.st_mtime_ns, s.st_size, device, tuple(dict.fromkeys(c[:2] for c in cands))), make)   # upsampling needs no other model
 
 def _score_block(name: str, block: tuple, job: dict):
     "Grad-CAMO scores (one table per (layer, method, upsampling), a row per crop position) and predicted classes of one block of cells: `score_cells`' work, here or on a Dask worker."
