@@ -15,9 +15,9 @@ from .data import Plate, InputError, write_stack, read_stack, CHANNELS, atomic_w
 from .data import dask_client, field_map, process_cached
 
 # %% auto #0
-__all__ = ['SEG_SCALE', 'SEG_VARIED', 'PRETRAINED', 'EXPECTED_DIAMETER_UM', 'cache_dir', 'seg_input', 'varied_nuclei',
-           'train_segmenter', 'SegmenterError', 'resolve_model', 'load_model', 'mask_qc', 'check_qc', 'segment_field',
-           'segment', 'instance_scores', 'plot_masks', 'stardist_samples', 'declared_voxel', 'sample_plate',
+__all__ = ['SEG_RECIPE', 'PRETRAINED', 'EXPECTED_DIAMETER_UM', 'cache_dir', 'seg_input', 'varied_nuclei', 'train_segmenter',
+           'SegmenterError', 'resolve_model', 'load_model', 'mask_qc', 'check_qc', 'segment_field', 'segment',
+           'instance_scores', 'plot_masks', 'stardist_samples', 'declared_voxel', 'sample_plate', 'real_scores',
            'plot_real']
 
 # %% ../nbs/02_segment.ipynb #397c611f
@@ -44,16 +44,19 @@ def seg_input(stack: np.ndarray,  # (Z, C, Y, X) field
 
 # %% ../nbs/02_segment.ipynb #c7674045
 def varied_nuclei(n: int = 1000,  # images
-                  size: int = 128,  # pixels a side
+                  size: int | None = None,  # pixels a side (default: 128 µm of field)
                   seed: int = 0,
+                  px_um: float = 1.0,  # pixel size (µm): nuclei are drawn 6-15 µm across, blur and texture in µm too
                  ) -> tuple[list, list]:
-    "2D nuclei images (2, size, size) [nucleus, zeros] and their labels, varied in what real fluorescence varies in (at ~1 µm/px)."
+    "2D nuclei images (2, size, size) [nucleus, zeros] and their labels, varied in what real fluorescence varies in."
     from scipy import ndimage as ndi
     rng = np.random.default_rng(seed)
+    s = 1/px_um                                                       # pixels per µm
+    size = size or int(round(128*s))
     yy, xx = np.mgrid[:size, :size].astype(np.float32)
     X, Y = [], []
     for _ in range(n):
-        d_mean = rng.uniform(6, 15)                                   # this image's typical nucleus diameter (px)
+        d_mean = rng.uniform(6, 15)*s                                 # this image's typical nucleus diameter (px)
         k = int(rng.integers(*{"sparse": (3, 12), "medium": (12, 30), "dense": (30, 80)}[rng.choice(["sparse", "medium", "dense"])]))
         k = int(min(k, 1.3*size*size/(np.pi*(d_mean/2)**2)))
         cs, rs = [], []
@@ -76,21 +79,23 @@ def varied_nuclei(n: int = 1000,  # images
             bright = rng.lognormal(0, 0.45, len(cs)).astype(np.float32)
             dome = rng.uniform(0, 1)                                  # flat (0) to domed (1) profiles
             base = bright[own]*((1 - dome) + dome*np.sqrt(np.clip(1 - rmin**2, 0, 1)))
-            tex = ndi.gaussian_filter(rng.normal(size=(size, size)).astype(np.float32), rng.uniform(0.7, 2.5)); tex /= tex.std() + 1e-6
-            spots = (ndi.gaussian_filter(rng.random((size, size)).astype(np.float32), 1.0) > rng.uniform(0.55, 0.7))*rng.uniform(0, 0.8)
+            tex = ndi.gaussian_filter(rng.normal(size=(size, size)).astype(np.float32), rng.uniform(0.7, 2.5)*s); tex /= tex.std() + 1e-6
+            spots = (ndi.gaussian_filter(rng.random((size, size)).astype(np.float32), 1.0*s) > rng.uniform(0.55, 0.7))*rng.uniform(0, 0.8)
             img = np.where(inside, base*np.clip(1 + rng.uniform(0, 0.45)*tex + spots, 0.1, None), 0).astype(np.float32)
             if rng.random() < 0.3: img *= np.where(inside, np.where(rng.random(len(cs)) < 0.15, rng.uniform(0.2, 0.5), 1.0)[own], 1.0)   # dim ones
-        img = ndi.gaussian_filter(img, rng.uniform(0.3, 1.6))
+        img = ndi.gaussian_filter(img, rng.uniform(0.3, 1.6)*s)
         g = rng.uniform(-1, 1, 2)*rng.uniform(0, 0.15)
-        bg = rng.uniform(0, 0.25) + g[0]*(yy/size - 0.5) + g[1]*(xx/size - 0.5) + rng.uniform(0, 0.08)*ndi.gaussian_filter(rng.normal(size=(size, size)), 12)*12
+        bg = rng.uniform(0, 0.25) + g[0]*(yy/size - 0.5) + g[1]*(xx/size - 0.5) + rng.uniform(0, 0.08)*ndi.gaussian_filter(rng.normal(size=(size, size)), 12*s)*12*s
         photons = rng.uniform(20, 400)
         out = rng.poisson(np.clip(img + bg, 0, None)*photons).astype(np.float32)/photons + rng.normal(0, rng.uniform(0.005, 0.05), img.shape)
         X.append(np.stack([out, np.zeros_like(out)]).astype(np.float32)); Y.append(lab)
     return X, Y
 
 # %% ../nbs/02_segment.ipynb #2bac15ac
-SEG_SCALE = 0.5  # resolution the offline segmenter works at
-SEG_VARIED = {"nucleus": 1000}  # `varied_nuclei` images the offline segmenter of a target learns from besides the plate's slices
+SEG_RECIPE = {   # per target: the share of the training plate's resolution it works at (scale), its training tiles (bsize px), and how many
+                # `varied_nuclei` images it learns from besides the plate's slices (varied)
+    "cell": dict(scale=0.5, bsize=64, varied=0),
+    "nucleus": dict(scale=0.5, bsize=64, varied=1000)}
 
 def _quiet_cellpose():
     for n in ("cellpose", "cellpose.core", "cellpose.models", "cellpose.train", "cellpose.dynamics", "cellpose.io", "cellpose.metrics"):
@@ -108,7 +113,7 @@ def _cellpose_bars(show: bool):
     plain = lambda *a, **k: range(*a)
     with patch.object(utils, "trange", plain), patch.object(dynamics, "trange", plain): yield
 
-def _train_slices(table, target, every=2, scale=SEG_SCALE):
+def _train_slices(table, target, scale, every=2):
     "Downsampled 2D training slices and labels from a synthetic plate's truth."
     from skimage.transform import rescale
     pl = Plate(table)
@@ -133,11 +138,12 @@ def train_segmenter(target: str = "cell",  # cell | nucleus
                    ) -> Path:
     "Train (or fetch from the cache) a Cellpose model on synthetic ground truth; returns the model file."
     import torch
-    from cellpose import models, train, utils, version as cp_version
+    from cellpose import models, train, utils, dynamics, version as cp_version
     from gradcamo.synth import make_config, synth_plate
     _quiet_cellpose()
-    settings = dict(target=target, preset=preset, seed=seed, epochs=epochs, scale=SEG_SCALE, cellpose=str(cp_version), varied=SEG_VARIED.get(target, 0),
-                    lr=0.01, wd=1e-4, bsize=64, nimg_per_epoch=64, recipe=1,
+    r = SEG_RECIPE[target]
+    settings = dict(target=target, preset=preset, seed=seed, epochs=epochs, scale=r["scale"], cellpose=str(cp_version), varied=r["varied"],
+                    lr=0.01, wd=1e-4, bsize=r["bsize"], nimg_per_epoch=64, recipe=1,
                     plate=asdict(make_config(preset, seed=seed)))   # the preset's content: a resized preset is a new model, not a stale cache hit
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     root = cache_dir(cache)
@@ -145,20 +151,22 @@ def train_segmenter(target: str = "cell",  # cell | nucleus
     if final.exists() and final.with_suffix(".json").exists(): return final
     if progress: print(f"training the offline {target} segmenter ({epochs} epochs on a synthetic {preset} plate, seed {seed}); cached as {final.name}")
     table = synth_plate(root/"segmenter-data"/f"{preset}_s{seed}", make_config(preset, seed=seed), n_jobs=min(2, os.cpu_count() or 1), progress=progress)
-    X, Y = _train_slices(table, target)
-    if settings["varied"]: X, Y = (a + b for a, b in zip((X, Y), varied_nuclei(settings["varied"], seed=seed)))   # see `varied_nuclei`
+    X, Y = _train_slices(table, target, r["scale"])
+    if r["varied"]: X, Y = (a + b for a, b in zip((X, Y), varied_nuclei(r["varied"], seed=seed, px_um=make_config(preset).voxel_um[1]/r["scale"])))
     diam = float(np.mean([utils.diameters(y)[0] for y in Y if y.max() > 0]))
     torch.manual_seed(seed); np.random.seed(seed)
-    net = models.CellposeModel(gpu=False, pretrained_model=False, diam_mean=diam, nchan=2).net
+    net = models.CellposeModel(gpu=_use_gpu(), pretrained_model=False, diam_mean=diam, nchan=2).net
     tmp = Path(tempfile.mkdtemp(dir=final.parent.parent if final.parent.exists() else root, prefix=".train-"))
     try:
         (tmp/"models").mkdir()
-        with _cellpose_bars(progress): path, tl, _ = train.train_seg(net, train_data=X, train_labels=Y, channel_axis=0, normalize=True, n_epochs=epochs,
-                                                                       learning_rate=settings["lr"], weight_decay=settings["wd"], batch_size=8,
-                                                                       nimg_per_epoch=settings["nimg_per_epoch"], rescale=False, bsize=settings["bsize"],
-                                                                       min_train_masks=1, save_path=str(tmp), model_name="model")
+        with _cellpose_bars(progress):
+            Y = dynamics.labels_to_flows(Y, device=torch.device("cpu"))   # flows on the CPU, also with a GPU: cellpose 3.1's CUDA flows fail on some labels (AxisError)
+            path, tl, _ = train.train_seg(net, train_data=X, train_labels=Y, channel_axis=0, normalize=True, n_epochs=epochs,
+                                          learning_rate=settings["lr"], weight_decay=settings["wd"], batch_size=8,
+                                          nimg_per_epoch=settings["nimg_per_epoch"], rescale=False, bsize=settings["bsize"],
+                                          min_train_masks=1, save_path=str(tmp), model_name="model")
         final.parent.mkdir(parents=True, exist_ok=True)
-        info = dict(settings, key=key, diam_mean=diam, cell_diameter_px=diam/SEG_SCALE, n_slices=len(X),
+        info = dict(settings, key=key, diam_mean=diam, cell_diameter_px=diam/r["scale"], n_slices=len(X),
                     train_loss=[float(v) for v in np.asarray(tl)])
         os.replace(path, final)
         atomic_write_text(final.with_suffix(".json"), json.dumps(info, indent=1))
@@ -439,6 +447,30 @@ def sample_plate(dst,  # folder to create
     pd.DataFrame([dict(plate="REAL", well="A01", site=1, treatment="DMSO", path="field.tif")]).to_csv(dst/"metadata.csv", index=False)
     atomic_write_text(dst/"dataset.json", json.dumps(dict(channels=[channel], voxel_size_um=[float(v) for v in voxel_um])))
     return dst
+
+# %% ../nbs/02_segment.ipynb #38be899d
+def real_scores(out_dir,  # scratch folder: one small plate and work folder per sample, mode and factor
+                cache=None, seg_preset: str = "quick", seg_seed: int = 1000, seg_epochs: int = PRESETS["quick"]["seg_epochs_nucleus"],  # the offline nucleus segmenter
+                factors=(0.75, 1.0, 1.33),  # declared voxel sizes, as multiples of `declared_voxel`'s
+               ) -> tuple[pd.DataFrame, dict]:
+    "The offline nucleus segmenter on `stardist_samples` (a 2D image as 3 equal slices, scored on the middle one): AP, splits and merges per sample, mode and factor; and the factor-1 results to show."
+    rows, show = [], {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")      # the 3-slice copy of a 2D image has every nucleus 'cut by the z range': QC says so, rightly
+        for name, (img, lab, src) in stardist_samples().items():
+            flat = img.shape[0] == 1
+            if flat: img, lab = np.repeat(img, 3, 0), np.repeat(lab, 3, 0)
+            v0 = declared_voxel(lab, z_um=1.0 if flat else None)
+            for mode in ("stitch",) if flat else ("stitch", "3d"):
+                for fct in factors:
+                    v, tag = (v0[0] if flat else v0[0]*fct, v0[1]*fct, v0[2]*fct), f"{name}_{mode}_x{fct}"
+                    t_ = segment(sample_plate(Path(out_dir)/f"real_{tag}", img, v), Path(out_dir)/f"work_real_{tag}", model="synthetic", target="nucleus",
+                                 mode=mode, cache=cache, seg_preset=seg_preset, seg_seed=seg_seed, seg_epochs=seg_epochs, progress=False)
+                    m = tifffile.imread(Path(out_dir)/f"work_real_{tag}"/t_.mask_path[0])
+                    sc = instance_scores(lab[1:2], m[1:2]) if flat else instance_scores(lab, m)
+                    rows.append(dict(sample=name, mode=mode, voxel_factor=fct, voxel_um=", ".join(f"{x:.2f}" for x in v), **sc))
+                    if fct == 1.0: show[name, mode] = (img, lab, m, sc["ap50"])
+    return pd.DataFrame(rows), show
 
 # %% ../nbs/02_segment.ipynb #cbae5df9
 def plot_real(shown: dict,  # (sample, mode) -> (image (Z, Y, X), truth, masks, AP@0.5)
