@@ -3,19 +3,19 @@
 The offline segmenter (`gradcamo.segment.train_segmenter`, target "cell") is trained on its own synthetic plate
 (`seg_preset`, the seed below, which is both the plate's and the training's seed) for each number of epochs, and
 segments the same quick plate (seed 0, the one `02_segment` scores) through `segment`; AP@0.5 against the truth is
-the mean over fields of cellpose's `average_precision` (`instance_scores`), as `02` reports it. Writes
+the mean over fields of cellpose's `average_precision` (`plate_scores`), as `02` reports it. Writes
 bench/SEGMENTER.md with the machine and the seconds each training took.
 
 Run: .venv/bin/python bench/segmenter_seeds.py [--epochs 30 60] [--seeds 1000 1001 1002] [--out bench/SEGMENTER.md]
 """
 import argparse, os, shutil, tempfile, time
 from pathlib import Path
-import numpy as np, pandas as pd, tifffile
+import pandas as pd
 import sys; sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import machine, md_table
 from gradcamo.data import PRESETS
 from gradcamo.synth import make_config, synth_plate
-from gradcamo.segment import train_segmenter, segment, instance_scores
+from gradcamo.segment import train_segmenter, segment, plate_scores
 
 ap = argparse.ArgumentParser(); ap.add_argument("--epochs", type=int, nargs="+", default=[30, 60])
 ap.add_argument("--seeds", type=int, nargs="+", default=[1000, 1001, 1002]); ap.add_argument("--preset", default="quick")
@@ -31,7 +31,7 @@ try:
             train_segmenter("cell", PRESETS[a.preset]["seg_preset"], s, ep, cache, progress=False); t_train = time.time() - t0
             work = d/f"work_{ep}_{s}"
             tab = segment(table, work, cache=cache, seg_preset=PRESETS[a.preset]["seg_preset"], seg_seed=s, seg_epochs=ep, progress=False)
-            sc = pd.DataFrame([instance_scores(tifffile.imread(truth/f"{k}.tif"), tifffile.imread(work/mp)) for k, mp in zip(tab.Metadata_Key, tab.mask_path)])
+            sc = plate_scores(tab, work, truth)
             rows.append(dict(epochs=ep, seed=s, ap50=sc.ap50.mean(), ap75=sc.ap75.mean(), n_pred=int(sc.n_pred.sum()), n_true=int(sc.n_true.sum()),
                              merges=int(sc.merges.sum()), splits=int(sc.splits.sum()), train_s=t_train))
             print(rows[-1], flush=True)

@@ -441,9 +441,12 @@ def auroc(a, b) -> float:
 
 def paired(a: pd.DataFrame,  # one model's scored cells
            b: pd.DataFrame,  # another model's, on the same crops (`crop_index`)
-           col: str = "gradcamo") -> pd.Series:
+           col: str = "gradcamo",
+           both: bool = False,  # the two aligned columns (a, b) instead of their difference
+          ) -> pd.Series | pd.DataFrame:
     "A − B cell by cell, on the crops both scored (NaN-free), indexed by crop."
-    return (a.set_index("crop_index")[col] - b.set_index("crop_index")[col]).dropna()
+    ab = pd.concat([t.set_index("crop_index")[col] for t in (a, b)], axis=1, keys=["a", "b"]).dropna()
+    return ab if both else ab.a - ab.b
 
 def cheat_experiment(dirs: dict,  # (kind, seed) -> a trained model's WORK_DIR; kinds clean and confounded, and optionally ceiling, floor
                      confounded_dir,  # the confounded plate's WORK_DIR: the clean model is also scored on its test wells
@@ -460,7 +463,7 @@ def cheat_experiment(dirs: dict,  # (kind, seed) -> a trained model's WORK_DIR; 
     for s in seeds:
         (c_own, s_own), (c_cl, s_cl), (c_cf, s_cf) = sc("clean_own", "clean", s), sc("clean", "clean", s, data_dir=confounded_dir), sc("confounded", "confounded", s)
         a, b_, a_own = (c.gradcamo.dropna() for c in (c_cl, c_cf, c_own))
-        d = paired(c_cl, c_cf); both = c_cl.merge(c_cf, on="crop_index").dropna(subset=["gradcamo_x", "gradcamo_y"])
+        ab = paired(c_cl, c_cf, both=True); d = ab.a - ab.b                                   # each cell under the two models
         bs, bs_own = well_bootstrap(c_cl, c_cf, seed=s), well_bootstrap(c_own, c_cf, seed=s)   # same images; each model on its own plate
         row = dict(seed=s, clean_acc=s_own["test_balanced_accuracy"], clean_gradcamo=s_own["gradcamo_mean"],
                    clean_on_confounded_gradcamo=s_cl["gradcamo_mean"], clean_on_confounded_acc=s_cl["test_balanced_accuracy"],
@@ -476,7 +479,7 @@ def cheat_experiment(dirs: dict,  # (kind, seed) -> a trained model's WORK_DIR; 
                    own_diff=bs_own["diff"], own_diff_lo=bs_own["lo"], own_diff_hi=bs_own["hi"], own_auroc=auroc(a_own, b_),
                    clean_background_share=s_own["background_share_mean"], clean_on_confounded_background_share=s_cl["background_share_mean"],
                    confounded_background_share=s_cf["background_share_mean"],
-                   paired_share=float((d > 0).mean() + 0.5*(d == 0).mean()), paired_corr=float(np.corrcoef(both.gradcamo_x, both.gradcamo_y)[0, 1]),
+                   paired_share=float((d > 0).mean() + 0.5*(d == 0).mean()), paired_corr=float(np.corrcoef(ab.a, ab.b)[0, 1]),
                    clean_frac_gt_0_5=float((a > 0.5).mean()), confounded_frac_gt_0_5=float((b_ > 0.5).mean()))
         if ("ceiling", s) in dirs: row["ceiling_frac_gt_0_5"] = out["ceiling", s][1]["gradcamo_frac_gt_0_5"]
         rows.append(dict(row, chance=s_cf["chance_mean"], n_cells=s_cf["n_cells"]))

@@ -17,8 +17,8 @@ from .data import dask_client, field_map, process_cached
 # %% auto #0
 __all__ = ['SEG_RECIPE', 'PRETRAINED', 'EXPECTED_DIAMETER_UM', 'cache_dir', 'seg_input', 'varied_nuclei', 'train_segmenter',
            'SegmenterError', 'resolve_model', 'load_model', 'mask_qc', 'check_qc', 'segment_field', 'segment',
-           'instance_scores', 'plot_masks', 'stardist_samples', 'declared_voxel', 'sample_plate', 'real_scores',
-           'plot_real']
+           'instance_scores', 'plate_scores', 'plot_masks', 'stardist_samples', 'declared_voxel', 'sample_plate',
+           'real_scores', 'plot_real']
 
 # %% ../nbs/02_segment.ipynb #397c611f
 def cache_dir(path=None) -> Path:
@@ -382,6 +382,15 @@ def instance_scores(true_lab: np.ndarray, pred_lab: np.ndarray, frac: float = 0.
     merges = int((np.bincount(pairs[1][big_p], minlength=p.max() + 1) >= 2).sum())
     return dict(ap50=float(ap[0, 0]), ap75=float(ap[0, 1]), tp50=int(tp[0, 0]), fp50=int(fp[0, 0]), fn50=int(fn[0, 0]),
                 n_true=int(t.max()), n_pred=int(p.max()), splits=splits, merges=merges)
+
+def plate_scores(seg: pd.DataFrame,  # `segment`'s per-field table
+                 work_dir,  # where its masks are
+                 truth_dir,  # the true labels, one `<Metadata_Key>.tif` per field
+                 interior: bool = False,  # objects cut by the field's xy edge left out
+                ) -> pd.DataFrame:
+    "`instance_scores` of every field of a segmented plate against its truth: one row per field."
+    return pd.DataFrame([dict(key=k, treatment=tr, **instance_scores(tifffile.imread(Path(truth_dir)/f"{k}.tif"), tifffile.imread(Path(work_dir)/mp), interior=interior))
+                         for k, tr, mp in zip(seg.Metadata_Key, seg.Metadata_Treatment, seg.mask_path)])
 
 # %% ../nbs/02_segment.ipynb #6d82d95b
 def plot_masks(table, work_dir, path=None, truth_dir=None, title: str = ""):
