@@ -27,7 +27,6 @@ RECIPES = {"today": dict(scale=0.5, bsize=64, varied=1000),      # 1 µm/px, 64 
 def one(name, seed, epochs, threads, scratch, varied=None):
     import torch
     torch.set_num_threads(threads)
-    from gradcamo.data import PRESETS
     from gradcamo.segment import SEG_RECIPE, train_segmenter, real_scores
     d = Path(scratch)/f"{name}_{seed}"
     try:

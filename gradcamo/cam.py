@@ -18,7 +18,7 @@ from .train import batches, prep, load_checkpoint, load_split, device_of
 __all__ = ['OWN_CAMS', 'UPSAMPLINGS', 'SCORE_BLOCK', 'GRADCAMO_COLUMNS', 'GradCAM3D', 'view_target', 'upsample',
            'gradcamo_scores', 'reference_cam', 'pgc_cam', 'last_epoch', 'score_cells', 'score_candidates',
            'with_gradcamo', 'gradcamo_wells', 'join_gradcamo', 'export_cams', 'plot_examples', 'plot_distribution',
-           'well_bootstrap', 'plot_calibration', 'auroc', 'paired', 'cheat_experiment']
+           'well_bootstrap', 'plot_calibration', 'auroc', 'paired', 'share_higher', 'cheat_experiment']
 
 # %% ../nbs/06_gradcamo.ipynb #c452f715
 OWN_CAMS = ("gradcam", "hirescam")    # the CAMs `GradCAM3D` computes; any other method name is a pytorch-grad-cam class
@@ -448,6 +448,11 @@ def paired(a: pd.DataFrame,  # one model's scored cells
     ab = pd.concat([t.set_index("crop_index")[col] for t in (a, b)], axis=1, keys=["a", "b"]).dropna()
     return ab if both else ab.a - ab.b
 
+def share_higher(d) -> float:
+    "Share of paired differences A − B above 0 (ties count half): how often A scores higher on the very same cell."
+    d = np.asarray(d, float)
+    return float((d > 0).mean() + 0.5*(d == 0).mean())
+
 def cheat_experiment(dirs: dict,  # (kind, seed) -> a trained model's WORK_DIR; kinds clean and confounded, and optionally ceiling, floor
                      confounded_dir,  # the confounded plate's WORK_DIR: the clean model is also scored on its test wells
                      broken_dir=None,  # the broken-cue plate's WORK_DIR (the confounded model on the same test wells), or None
@@ -463,7 +468,7 @@ def cheat_experiment(dirs: dict,  # (kind, seed) -> a trained model's WORK_DIR; 
     for s in seeds:
         (c_own, s_own), (c_cl, s_cl), (c_cf, s_cf) = sc("clean_own", "clean", s), sc("clean", "clean", s, data_dir=confounded_dir), sc("confounded", "confounded", s)
         a, b_, a_own = (c.gradcamo.dropna() for c in (c_cl, c_cf, c_own))
-        ab = paired(c_cl, c_cf, both=True); d = ab.a - ab.b                                   # each cell under the two models
+        ab = paired(c_cl, c_cf, both=True)                                                   # each cell under the two models
         bs, bs_own = well_bootstrap(c_cl, c_cf, seed=s), well_bootstrap(c_own, c_cf, seed=s)   # same images; each model on its own plate
         row = dict(seed=s, clean_acc=s_own["test_balanced_accuracy"], clean_gradcamo=s_own["gradcamo_mean"],
                    clean_on_confounded_gradcamo=s_cl["gradcamo_mean"], clean_on_confounded_acc=s_cl["test_balanced_accuracy"],
@@ -479,7 +484,7 @@ def cheat_experiment(dirs: dict,  # (kind, seed) -> a trained model's WORK_DIR; 
                    own_diff=bs_own["diff"], own_diff_lo=bs_own["lo"], own_diff_hi=bs_own["hi"], own_auroc=auroc(a_own, b_),
                    clean_background_share=s_own["background_share_mean"], clean_on_confounded_background_share=s_cl["background_share_mean"],
                    confounded_background_share=s_cf["background_share_mean"],
-                   paired_share=float((d > 0).mean() + 0.5*(d == 0).mean()), paired_corr=float(np.corrcoef(ab.a, ab.b)[0, 1]),
+                   paired_share=share_higher(ab.a - ab.b), paired_corr=float(np.corrcoef(ab.a, ab.b)[0, 1]),
                    clean_frac_gt_0_5=float((a > 0.5).mean()), confounded_frac_gt_0_5=float((b_ > 0.5).mean()))
         if ("ceiling", s) in dirs: row["ceiling_frac_gt_0_5"] = out["ceiling", s][1]["gradcamo_frac_gt_0_5"]
         rows.append(dict(row, chance=s_cf["chance_mean"], n_cells=s_cf["n_cells"]))

@@ -114,7 +114,7 @@ def _cellpose_bars(show: bool):
     with patch.object(utils, "trange", plain), patch.object(dynamics, "trange", plain): yield
 
 def _train_slices(table, target, scale, every=2):
-    "Downsampled 2D training slices and labels from a synthetic plate's truth."
+    "2D training slices and labels from a synthetic plate's truth, at `scale` times its resolution."
     from skimage.transform import rescale
     pl = Plate(table)
     truth = Path(pl.root)/"truth"/("labels" if target == "cell" else "nuclei")
