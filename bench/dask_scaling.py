@@ -1,6 +1,7 @@
 """Benchmark: the per-field stages on Dask workers (#18 items 1 and 4), and a projection to a screen-sized plate.
 
-On a synthetic plate (preset quick by default), `segment` (the offline Cellpose model), `crop` and `score` (a model
+On a synthetic plate (preset quick by default), `segment` (the offline Cellpose model), `crop` (into the `.npy` store,
+and into the compressed zarr store, `--store zarr`, from the same masks) and `score` (a model
 trained one epoch) run in this process (`workers=0`: torch on all cores), on a local Dask cluster of 1 worker and of 2
 workers (`workers=N`: N processes of one thread). Each run starts from an empty WORK_DIR; wall time includes the
 cluster's start. The outputs of every run are compared with the serial one: masks and crop stores byte for byte, the
@@ -27,7 +28,7 @@ def main():
     a = ap.parse_args()
     from gradcamo.synth import make_config, synth_plate
     from gradcamo.segment import segment
-    from gradcamo.crop import crop_plate
+    from gradcamo.crop import crop_plate, CropStore
     from gradcamo.train import train, linked_work
     from gradcamo.cam import score_cells
     from gradcamo.data import Plate, PRESETS
@@ -45,9 +46,13 @@ def main():
         with warnings.catch_warnings(): warnings.simplefilter("ignore"); segment(table, wd, workers=w, **seg_kw)
         t_seg = time.perf_counter() - t0
         t0 = time.perf_counter(); cells = crop_plate(table, wd, workers=w, progress=False); t_crop = time.perf_counter() - t0
+        wz = root/f"z{w}"                                             # the compressed store: the workers write their fields' chunks
+        t0 = time.perf_counter(); crop_plate(table, wz, masks_dir=wd/"masks", workers=w, store="zarr", progress=False); t_zarr = time.perf_counter() - t0
+        zs = CropStore(wz)
         outs[w] = dict(masks={k: (wd/"masks"/f"{k}.tif").read_bytes() for k in pl.fields.key},
-                       images=(wd/"crops"/"images.npy").read_bytes(), labels=(wd/"crops"/"labels.npy").read_bytes())
-        rows.append(dict(workers=w, segment_s=t_seg, crop_s=t_crop, n_cells=len(cells)))
+                       images=(wd/"crops"/"images.npy").read_bytes(), labels=(wd/"crops"/"labels.npy").read_bytes(),
+                       zarr=(zs.images[:], zs.labels[:]))
+        rows.append(dict(workers=w, segment_s=t_seg, crop_s=t_crop, crop_zarr_s=t_zarr, n_cells=len(cells)))
         print(rows[-1], flush=True)
     model_dir = linked_work(root/"w0", root/"model")                  # one model, trained once, scored by every configuration
     h = train(model_dir, 1, 16, progress=False)
@@ -56,14 +61,16 @@ def main():
         t0 = time.perf_counter(); c, _ = score_cells(model_dir, workers=r["workers"], write=False, progress=False); r["score_s"] = time.perf_counter() - t0
         scores[r["workers"]] = c
     same = dict(masks=all(outs[w]["masks"] == outs[0]["masks"] for w in configs), crops=all(outs[w]["images"] == outs[0]["images"] and outs[w]["labels"] == outs[0]["labels"] for w in configs),
+                zarr=all(all(np.array_equal(x, y) for x, y in zip(outs[w]["zarr"], outs[0]["zarr"])) for w in configs),
                 scores_among_workers=all(scores[w].equals(scores[1]) for w in configs if w))
     num = [c for c in scores[0].columns if scores[0][c].dtype.kind == "f"]
     score_diff = max(float((scores[w][num] - scores[0][num]).abs().max().max()) for w in configs)
     tab = pd.DataFrame(rows)
     n_cells = int(tab.n_cells[0])
-    for st in ("segment", "crop", "score"):
+    for st in ("segment", "crop", "crop_zarr", "score"):
         tab[f"{st}_speedup_vs_1"] = tab[f"{st}_s"][tab.workers == 1].iloc[0]/tab[f"{st}_s"]
     crop_bytes = (root/"w0"/"crops"/"images.npy").stat().st_size + (root/"w0"/"crops"/"labels.npy").stat().st_size
+    zarr_bytes = sum(f.stat().st_size for d in ("images.zarr", "labels.zarr") for f in (root/"z0"/"crops"/d).rglob("*") if f.is_file())
     mask_bytes = sum((root/"w0"/"masks"/f"{k}.tif").stat().st_size for k in pl.fields.key)
     one = tab[tab.workers == 1].iloc[0]; two = tab[tab.workers == 2].iloc[0]
     F = a.wells*a.fields; cpf = n_cells/n_fields
@@ -86,20 +93,22 @@ def main():
         f"at {pl.voxel_size_um} µm, {n_cells} cells cropped. workers 0: this process, torch on all cores; N >= 1: a local Dask cluster of N "
         "one-thread processes (its start included).", "",
         mdt(tab.round(3)), "",
-        f"Outputs identical to the serial run's: masks (bytes) {same['masks']}, crop stores (bytes) {same['crops']}; score tables identical for 1 and 2 workers: "
+        f"Outputs identical to the serial run's: masks (bytes) {same['masks']}, crop stores (bytes) {same['crops']}, zarr crop stores (arrays) {same['zarr']}; score tables identical for 1 and 2 workers: "
         f"{same['scores_among_workers']}, and within {score_diff:.1e} of the serial run's (torch's 2-thread convolutions round differently from a 1-thread worker's).", "",
-        f"Goal (#18): 2 workers >= 1.7x 1 worker. Measured: segment {two.segment_speedup_vs_1:.2f}x, crop {two.crop_speedup_vs_1:.2f}x, score {two.score_speedup_vs_1:.2f}x; "
+        f"Goal (#18): 2 workers >= 1.7x 1 worker. Measured: segment {two.segment_speedup_vs_1:.2f}x, crop {two.crop_speedup_vs_1:.2f}x "
+        f"(with the zarr store, whose workers write it: {two.crop_zarr_speedup_vs_1:.2f}x), score {two.score_speedup_vs_1:.2f}x; "
         f"against this process on all {m['cores']} cores (workers 0): segment {tab.segment_s[0]/two.segment_s:.2f}x, crop {tab.crop_s[0]/two.crop_s:.2f}x, score {tab.score_s[0]/two.score_s:.2f}x.", "",
         f"## Projection: {a.wells} wells x {a.fields} fields = {F} fields like these ({cpf:.0f} cells each, {F*cpf:,.0f} cells)", "",
         f"Worker-seconds per field at 1 worker: segment {per_field_1['segment']:.2f}, crop {per_field_1['crop']:.3f}, score {per_field_1['score']:.3f}; "
         f"2-worker efficiency held for every N: segment {eff['segment']:.2f}, crop {eff['crop']:.2f}, score {eff['score']:.2f}.", "",
         mdt(proj.round(2)), "",
-        f"Disk: crop store {crop_bytes/n_cells/1e3:.0f} kB a cell -> {F*cpf*crop_bytes/n_cells/1e9:.0f} GB; masks {mask_bytes/n_fields/1e6:.2f} MB a field -> {F*mask_bytes/n_fields/1e9:.1f} GB. "
+        f"Disk: crop store {crop_bytes/n_cells/1e3:.0f} kB a cell -> {F*cpf*crop_bytes/n_cells/1e9:.0f} GB (`--store zarr`: {zarr_bytes/n_cells/1e3:.0f} kB a cell -> "
+        f"{F*cpf*zarr_bytes/n_cells/1e9:.0f} GB; bench/STORE.md); masks {mask_bytes/n_fields/1e6:.2f} MB a field -> {F*mask_bytes/n_fields/1e9:.1f} GB. "
         f"Training (one process, this machine's CPU, {float(h.crops_per_s.iloc[0]):.0f} crops/s measured): {epoch_h:.1f} h an epoch over the training half; "
         "on a GPU see bench/GPU.md. Fields of a real microscope are larger: the per-field costs grow about with the voxels per field (cellpose and resampling "
         "are linear in voxels), so scale these hours by (your field's voxels / these fields' voxels).", ""])
     print(text)
     if a.out: Path(a.out).write_text(text)
-    emit("dask", **{f"{k}_speedup_2v1": float(two[f"{k}_speedup_vs_1"]) for k in ("segment", "crop", "score")}, identical=all(same.values()))
+    emit("dask", **{f"{k}_speedup_2v1": float(two[f"{k}_speedup_vs_1"]) for k in ("segment", "crop", "crop_zarr", "score")}, identical=all(same.values()))
 
 if __name__ == "__main__": main()

@@ -59,7 +59,7 @@ def _cmd_segment(a):
 
 def _cmd_crop(a):
     cells = _crop.crop_plate(a.metadata, a.work_dir, a.box_um, a.grid, masks_dir=a.masks, max_pad=a.max_pad, min_volume_um3=a.min_volume_um3,
-                             channels=a.channels, progress=not a.quiet, **_dask_kw(a))
+                             channels=a.channels, store=a.store, progress=not a.quiet, **_dask_kw(a))
     summ = json.loads((Path(a.work_dir)/"crops"/"crop_summary.json").read_text())
     print(f"{len(cells)} crops of {tuple(a.box_um)} µm on {tuple(a.grid)} voxels (the cell {summ['cell_share_mean']:.0%} of a crop) in {Path(a.work_dir)/'crops'}; dropped {summ['dropped_pad']} (border) + "
           f"{summ['dropped_small']} (small); {summ['empty_fields']} empty field(s)")
@@ -134,7 +134,8 @@ def _cmd_run(a):
         tab = _seg.segment(a.metadata, a.work_dir, model=a.model, mode=a.mode, cache=a.cache, channels=a.channels, progress=not a.quiet,
                            **_dask_kw(a), **_seg_kw(a))
         _seg.check_qc(tab, src=str(Path(a.work_dir)/"segmentation.csv"))     # most fields implausible: stop before training on them
-    say("[2/5] crop"); _crop.crop_plate(a.metadata, a.work_dir, a.box_um, a.grid, masks_dir=a.masks, channels=a.channels, progress=not a.quiet, **_dask_kw(a))
+    say("[2/5] crop"); _crop.crop_plate(a.metadata, a.work_dir, a.box_um, a.grid, masks_dir=a.masks, channels=a.channels, store=a.store,
+                                        progress=not a.quiet, **_dask_kw(a))
     say(f"[3/5] train ({p['epochs']} epochs)")
     _train.train(a.work_dir, p["epochs"], a.batch_size, scale=p["scale"], seed=a.seed, test_frac=a.test_frac, device=a.device, resume=True,
                  progress=not a.quiet)
@@ -194,6 +195,7 @@ def _o_quiet(q): q.add_argument("--quiet", action="store_true", help="no progres
 def _o_box(q):
     q.add_argument("--box-um", type=_floats, default=_crop.CROP_BOX_UM, metavar="Z,Y,X", help="crop box in µm around each cell (voxel size from dataset.json)")
     q.add_argument("--grid", type=_ints, default=_crop.CROP_GRID, metavar="Z,Y,X", help="voxels the box is resampled to, each >= 32")
+    q.add_argument("--store", default="npy", choices=list(_crop.STORES), help="crop store: npy (float16 memmaps) or zarr (compressed; intensities to 2^-8)")
 def _o_dask(q):
     q.add_argument("--workers", type=int, default=0, help="run the fields on a local Dask cluster of N processes (0: in this process)")
     q.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run the fields on a running Dask cluster, e.g. tcp://host:8786 (paths must be shared)")

@@ -13,9 +13,9 @@ from .data import dask_client, field_map
 from .segment import _outside
 
 # %% auto #0
-__all__ = ['CROP_BOX_UM', 'CROP_GRID', 'plate_percentiles', 'normalize', 'crop_box', 'crop_voxel_um', 'grid_scale', 'cell_table',
-           'extract', 'label_crop', 'crop_plate', 'CropStore', 'mask_crops', 'synthetic_names', 'synthetic_crops',
-           'plot_crops']
+__all__ = ['CROP_BOX_UM', 'CROP_GRID', 'STORES', 'ZARR_STEP', 'ZARR_CODEC', 'plate_percentiles', 'normalize', 'crop_box',
+           'crop_voxel_um', 'grid_scale', 'cell_table', 'extract', 'label_crop', 'quantize', 'crop_plate', 'CropStore',
+           'mask_crops', 'synthetic_names', 'synthetic_crops', 'plot_crops']
 
 # %% ../nbs/03_crop.ipynb #dd594bce
 def plate_percentiles(pl: Plate, lo: float = 1.0, hi: float = 99.9, n_per_field: int = 20000, seed: int = 0) -> dict:
@@ -123,18 +123,48 @@ def _field_cells(key: str, pl: Plate, work: Path, masks_dir, box_um, grid, max_p
     ct["Metadata_Key"], ct["field_path"], ct["mask_path"] = key, pl.fields.path[i], str(mp)
     return ct, int(bad_pad.sum()), int((small & ~bad_pad).sum()), gshape
 
-def _crop_field(key: str, todo: tuple, pl: Plate, bounds: dict, grid):
-    "Crop indices, image crops (float16) and label crops of one field: `crop_plate`'s work on a field, here or on a Dask worker (which writes nothing)."
+STORES = ("npy", "zarr")        # crop store formats: float16 `.npy` memmaps, or compressed zarr v3 (see "A compressed crop store")
+ZARR_STEP = 2.0**-8             # the zarr store keeps each normalised intensity as a multiple of this step (int16 codes)
+ZARR_CODEC = dict(cname="zstd", clevel=5, shuffle="shuffle")   # blosc's settings for its chunks (one chunk per crop)
+
+def quantize(x: np.ndarray,  # normalised intensities
+             step: float = ZARR_STEP,  # the code's unit
+            ) -> tuple:
+    "(int16 codes with `x ≈ code × step`, how many voxels lay beyond the codes' range and were clipped to it)."
+    q = np.round(np.asarray(x, np.float32)/np.float32(step))
+    out = (q < -32768) | (q > 32767)
+    return np.clip(q, -32768, 32767).astype(np.int16), int(out.sum())
+
+def _crop_field(key: str, todo: tuple, pl: Plate, bounds: dict, grid, dest: str | None = None):
+    "`crop_plate`'s work on one field, here or on a Dask worker: (crop indices, image crops in float16, label crops, 0); with `dest` (the zarr store's crops/ folder) the crops are written there, each into its own chunks (no lock needed), and it returns (crop indices, None, None, voxels clipped)."
     (grp, gshape), i = todo, pl.index(key)
     img = resample(normalize(pl.read(i), bounds[str(pl.fields.plate[i])]).transpose(1, 0, 2, 3), gshape)  # (C, Z, Y, X) on the grid
     msk = resample(tifffile.imread(grp.mask_path.iloc[0]), gshape, labels=True)
-    ims = np.stack([extract(img, st, grid, 0).astype(np.float16) for st in zip(grp.crop_z0, grp.crop_y0, grp.crop_x0)])
-    lbs = np.stack([label_crop(extract(msk, st, grid, 0), c) for st, c in zip(zip(grp.crop_z0, grp.crop_y0, grp.crop_x0), grp.cell_id)])
-    return grp.crop_index.to_numpy(), ims, lbs
+    starts, idx = list(zip(grp.crop_z0, grp.crop_y0, grp.crop_x0)), grp.crop_index.to_numpy()
+    lbs = np.stack([label_crop(extract(msk, st, grid, 0), c) for st, c in zip(starts, grp.cell_id)])
+    if dest is None: return idx, np.stack([extract(img, st, grid, 0).astype(np.float16) for st in starts]), lbs, 0
+    codes, clipped = quantize(np.stack([extract(img, st, grid, 0) for st in starts]))
+    import zarr
+    if not (Path(dest)/"images.zarr").exists():
+        raise InputError(f"{dest}/images.zarr: not on this Dask worker's file system; with --scheduler the WORK_DIR must be on a file system the workers share.")
+    zarr.open_array(f"{dest}/images.zarr", mode="r+").set_orthogonal_selection((idx,), codes)
+    zarr.open_array(f"{dest}/labels.zarr", mode="r+").set_orthogonal_selection((idx,), lbs)
+    return idx, None, None, clipped
 
-def _open_store(cdir: Path, n: int, n_channels: int, grid) -> dict:
-    "The crop store's image and label memmaps: created with their space reserved, or reopened (same shape) to resume."
+def _open_store(cdir: Path, n: int, n_channels: int, grid, store: str = "npy") -> dict:
+    "The crop store's image and label arrays: created (npy: with their space reserved), or reopened (same shape) to resume."
     mm = {}
+    if store == "zarr":
+        import zarr
+        from zarr.codecs import BloscCodec
+        for nm, shp, dt in (("images", (n, n_channels) + grid, "int16"), ("labels", (n,) + grid, "uint8")):
+            f = cdir/f"{nm}.zarr"
+            if not f.exists():   # a chunk per crop: a field's crops are its own chunks, so workers write side by side
+                zarr.create_array(str(f), shape=shp, dtype=dt, chunks=(1,) + shp[1:], compressors=[BloscCodec(**ZARR_CODEC)], fill_value=0,
+                                  attributes=dict(scale=ZARR_STEP) if nm == "images" else None)     # value = code × scale
+            mm[nm] = zarr.open_array(str(f), mode="r+")
+            if mm[nm].shape != shp: raise InputError(f"{f}: shape {mm[nm].shape}, expected {shp}; delete {cdir} and rerun.")
+        return mm
     for nm, shp, dt in (("images", (n, n_channels) + grid, np.float16), ("labels", (n,) + grid, np.uint8)):
         f = cdir/f"{nm}.npy"
         if not f.exists(): mm[nm] = new_npy(f, shp, dt); continue
@@ -151,11 +181,13 @@ def crop_plate(metadata,  # metadata table (or folder) in the input format
                min_volume_um3: float = 75.0,  # drop cells smaller than this (µm³)
                channels=None,
                workers: int = 0, scheduler: str | None = None,  # fields on a local Dask cluster of N processes, or on a running one (`dask_client`)
+               store: str = "npy",  # npy: float16 memmaps; zarr: compressed zarr v3, intensities to ZARR_STEP, written by the workers (see STORES)
                progress: bool = True) -> pd.DataFrame:
     "Crop every cell of a plate into WORK_DIR/crops; returns crops.parquet's table."
     grid = tuple(int(s) for s in grid); box_um = tuple(float(s) for s in box_um)
     if len(grid) != 3 or min(grid) < 32: raise InputError(f"crop grid {grid}: give (Z, Y, X) with every dim >= 32 (the 3D EfficientNet needs it).")
     if len(box_um) != 3 or min(box_um) <= 0: raise InputError(f"crop box {box_um}: give (z, y, x) in µm, each > 0.")
+    if store not in STORES: raise InputError(f"crop store {store!r}: give one of {', '.join(STORES)}.")
     pl = Plate(metadata, channels=channels)
     if pl.voxel_source == "default":
         warnings.warn(f"{pl.root/'dataset.json'}: no voxel_size_um; assuming 1 µm voxels, so a {box_um} µm box is {box_um} voxels. "
@@ -164,7 +196,9 @@ def crop_plate(metadata,  # metadata table (or folder) in the input format
     cdir = work/"crops"; cdir.mkdir(parents=True, exist_ok=True)
     claim_settings(work/"crop.json", dict(metadata=str(Path(pl.table_path).resolve()), box_um=list(box_um), grid=list(grid),
                                           voxel_size_um=list(pl.voxel_size_um), masks_dir=str(masks_dir) if masks_dir else None,
-                                          max_pad=max_pad, min_volume_um3=min_volume_um3, channels=list(pl.channels)), "use another WORK_DIR, or delete it to start over")
+                                          max_pad=max_pad, min_volume_um3=min_volume_um3, channels=list(pl.channels),
+                                          **({} if store == "npy" else dict(store=store))),     # npy not written: WORK_DIRs made before zarr stay valid
+                   "use another WORK_DIR, or delete it to start over")
     with dask_client(workers, scheduler) as client:          # one cluster (or none) for both passes
         got = dict(field_map(_field_cells, pl.fields.key, pl, work, masks_dir, box_um, grid, max_pad, min_volume_um3,   # pass 1: which cells, from the masks
                              client=client, desc="cells", progress=progress and client is not None))
@@ -181,18 +215,23 @@ def crop_plate(metadata,  # metadata table (or folder) in the input format
         norm_f = work/"normalization.json"                               # pass 2: the crops, field by field, resumable
         if not norm_f.exists(): atomic_write_text(norm_f, json.dumps(dict(method="plate percentiles 1, 99.9", bounds=plate_percentiles(pl)), indent=1))
         bounds = json.loads(norm_f.read_text())["bounds"]
-        mm = _open_store(cdir, len(cells), len(pl.channels), grid)
+        mm = _open_store(cdir, len(cells), len(pl.channels), grid, store)
         done_f = cdir/"done.txt"
         done = set(done_f.read_text().split()) if done_f.exists() else set()
-        t0, n_new = time.perf_counter(), 0
+        t0, n_new, clipped = time.perf_counter(), 0, {}
         todo = {k: (g[["crop_index", "cell_id", "crop_z0", "crop_y0", "crop_x0", "mask_path"]], gshapes[k])   # each field with its own cells
                 for k, g in cells.groupby("Metadata_Key", sort=False) if k not in done}
-        for key, (idx, ims, lbs) in field_map(_crop_field, todo, pl, bounds, grid, client=client, desc="crop", progress=progress):
-            mm["images"][idx], mm["labels"][idx] = ims, lbs                # written here, one field at a time, as the fields arrive
-            for a in mm.values(): a.flush()
+        dest = str(cdir) if store == "zarr" else None
+        for key, (idx, ims, lbs, clip) in field_map(_crop_field, todo, pl, bounds, grid, dest, client=client, desc="crop", progress=progress):
+            if dest is None:                                           # npy: written here, one field at a time, as the fields arrive
+                mm["images"][idx], mm["labels"][idx] = ims, lbs
+                for a in mm.values(): a.flush()
+            if clip: clipped[key] = clip
             with open(done_f, "a") as fh: fh.write(key + "\n")          # a field is done once its crops are on disk
             n_new += len(idx)
     secs = time.perf_counter() - t0
+    if clipped: warnings.warn(f"{work/'crops'/'images.zarr'}: {sum(clipped.values())} voxels beyond ±{32767*ZARR_STEP:g} normalised units were clipped "
+                              f"(fields {', '.join(list(clipped)[:5])}); check those fields' normalisation ({work/'normalization.json'}), or crop with store='npy'.")
     cells = cells.drop(columns=["mask_path"])
     cells["cell_share"] = np.concatenate([(np.asarray(mm["labels"][j:j + 256]) == 1).mean((1, 2, 3)) for j in range(0, len(cells), 256)])
     write_table(cells, cdir/"crops.parquet")
@@ -204,26 +243,34 @@ def crop_plate(metadata,  # metadata table (or folder) in the input format
 
 # %% ../nbs/03_crop.ipynb #7e5de0d1
 class CropStore:
-    "Read-only access to WORK_DIR/crops: `table`, `images`/`labels` memmaps, batch reads by index."
+    "Read-only access to WORK_DIR/crops: `table`, the `images`/`labels` arrays (npy memmaps or zarr arrays: `fmt`), batch reads by index."
     def __init__(self, work_dir):
         d = Path(work_dir)/"crops"
-        for f in ("crops.parquet", "images.npy", "labels.npy"):
+        self.fmt = "zarr" if (d/"images.zarr").exists() else "npy"
+        for f in ("crops.parquet", f"images.{self.fmt}", f"labels.{self.fmt}"):
             if not (d/f).exists(): raise InputError(f"{d/f} missing: run `gradcamo crop` on this WORK_DIR first.")
         self.dir, self.table = d, pd.read_parquet(d/"crops.parquet")
-        self.images, self.labels = np.load(d/"images.npy", mmap_mode="r"), np.load(d/"labels.npy", mmap_mode="r")
-        if len(self.images) != len(self.table): raise InputError(f"{d}: {len(self.images)} crops but {len(self.table)} table rows; rerun `gradcamo crop`.")
+        if self.fmt == "zarr":
+            import zarr
+            self.images, self.labels = zarr.open_array(str(d/"images.zarr"), mode="r"), zarr.open_array(str(d/"labels.zarr"), mode="r")
+            self.step = np.float32(self.images.attrs["scale"])
+        else: self.images, self.labels = np.load(d/"images.npy", mmap_mode="r"), np.load(d/"labels.npy", mmap_mode="r")
+        if self.images.shape[0] != len(self.table): raise InputError(f"{d}: {self.images.shape[0]} crops but {len(self.table)} table rows; rerun `gradcamo crop`.")
     def __len__(self): return len(self.table)
     def read(self, idx):
-        "Images (in the stored float16) and label crops of `idx`, in the order given (read in sorted order: sequential on disk)."
+        "Images (npy: the stored float16; zarr: decoded to float32) and label crops of `idx`, in the order given (read in sorted order: sequential on disk)."
         idx = np.atleast_1d(idx)
         order = np.argsort(idx, kind="stable"); s = idx[order]
-        x, l = np.asarray(self.images[s]), np.asarray(self.labels[s])
+        if self.fmt == "npy": x, l = np.asarray(self.images[s]), np.asarray(self.labels[s])
+        else:    # crop by crop: zarr's basic indexing costs less a chunk than one orthogonal selection of the batch (measured: see bench/STORE.md)
+            x, l = np.empty((len(s),) + self.images.shape[1:], np.float32), np.empty((len(s),) + self.labels.shape[1:], np.uint8)
+            for j, i in enumerate(s): np.multiply(self.images[int(i)], self.step, out=x[j]); l[j] = self.labels[int(i)]
         if (order == np.arange(len(idx))).all(): return x, l              # already sorted (training batches): no second copy
         back = np.empty_like(order); back[order] = np.arange(len(order))
         return x[back], l[back]
     def __getitem__(self, idx):
         x, l = self.read(idx)
-        return x.astype(np.float32), l
+        return x.astype(np.float32, copy=False), l
 
 # %% ../nbs/03_crop.ipynb #56114c7d
 def mask_crops(work_dir,  # a WORK_DIR with crops/
@@ -239,12 +286,14 @@ def mask_crops(work_dir,  # a WORK_DIR with crops/
     store = CropStore(src); (w/"crops").mkdir(parents=True, exist_ok=True)
     claim_settings(w/"mask.json", dict(source=str(src.resolve()), keep=keep), f"mask into another WORK_DIR, or delete {w}")
     tmp = w/"crops"/".images.npy.part"          # not `atomic_path`: a memmap filled chunk by chunk, renamed only once complete
-    arr = new_npy(tmp, store.images.shape, store.images.dtype)
+    arr = new_npy(tmp, store.images.shape, np.float16)      # npy whatever the source's store (a zarr source's decoded values)
     for i in tqdm(range(0, len(store), chunk), desc="mask", disable=not progress):
-        cell = np.asarray(store.labels[i:i + chunk]) == 1
-        arr[i:i + chunk] = np.asarray(store.images[i:i + chunk])*(cell if keep == "cell" else ~cell)[:, None]
+        x, l = store.read(np.arange(i, min(i + chunk, len(store))))
+        arr[i:i + chunk] = x*((l == 1) if keep == "cell" else (l != 1))[:, None]
     arr.flush(); del arr
-    if not (w/"crops"/"labels.npy").exists(): (w/"crops"/"labels.npy").symlink_to((src/"crops"/"labels.npy").resolve())
+    if not (w/"crops"/"labels.npy").exists():
+        if store.fmt == "npy": (w/"crops"/"labels.npy").symlink_to((src/"crops"/"labels.npy").resolve())
+        else: np.save(w/"crops"/"labels.npy", np.asarray(store.labels[:]))
     for f in ("crops.parquet", "normalization.json"):
         if (src/"crops"/f).exists(): shutil.copyfile(src/"crops"/f, w/"crops"/f)
     if (src/"split.csv").exists(): atomic_write_text(w/"split.csv", (src/"split.csv").read_text())

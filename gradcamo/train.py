@@ -146,7 +146,7 @@ def linked_work(work_dir,  # a WORK_DIR with crops/ (and maybe split.csv)
                ) -> Path:
     "A second WORK_DIR on the same crops (arrays linked, not copied) and the same split: for another model on the same cells."
     src, w = Path(work_dir), Path(dst); (w/"crops").mkdir(parents=True, exist_ok=True)
-    for f in ("images.npy", "labels.npy", "normalization.json"):
+    for f in ("images.npy", "labels.npy", "images.zarr", "labels.zarr", "normalization.json"):   # whichever store it has
         if (src/"crops"/f).exists() and not (w/"crops"/f).exists(): (w/"crops"/f).symlink_to((src/"crops"/f).resolve())
     write_table(table if table is not None else CropStore(src).table, w/"crops"/"crops.parquet")
     if (src/"split.csv").exists() and not (w/"split.csv").exists(): atomic_write_text(w/"split.csv", (src/"split.csv").read_text())
