@@ -22,7 +22,8 @@ from _common import machine, md_table
 
 RECIPES = {"today": dict(scale=0.5, bsize=64, varied=1000),      # 1 µm/px, 64 px tiles (the default before this bench)
            "full64": dict(scale=1.0, bsize=64, varied=1000),     # 0.5 µm/px, same tiles: the same compute a step, a quarter of the field
-           "full128": dict(scale=1.0, bsize=128, varied=1000)}   # 0.5 µm/px, the same field a tile as today: 4x the pixels a step
+           "full128": dict(scale=1.0, bsize=128, varied=1000),   # 0.5 µm/px, the same field a tile as today: 4x the pixels a step
+           "close50": dict(scale=0.5, bsize=64, varied=1000, closest=0.5)}   # today's, with varied nuclei pressed closer (wider contacts)
 
 def one(name, seed, epochs, threads, scratch, varied=None):
     import torch

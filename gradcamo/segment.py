@@ -47,6 +47,7 @@ def varied_nuclei(n: int = 1000,  # images
                   size: int | None = None,  # pixels a side (default: 128 µm of field)
                   seed: int = 0,
                   px_um: float = 1.0,  # pixel size (µm): nuclei are drawn 6-15 µm across, blur and texture in µm too
+                  closest: float = 0.7,  # two nuclei's centres at least this share of their radii's sum apart (drawn up to 1): how tightly they may press together
                  ) -> tuple[list, list]:
     "2D nuclei images (2, size, size) [nucleus, zeros] and their labels, varied in what real fluorescence varies in."
     from scipy import ndimage as ndi
@@ -63,7 +64,7 @@ def varied_nuclei(n: int = 1000,  # images
         for _ in range(k*20):                                         # centres with little overlap: isolated to touching
             if len(cs) >= k: break
             d = d_mean*rng.lognormal(0, 0.15); c = rng.uniform(-d/2, size + d/2, 2)
-            if all(np.hypot(*(c - c2)) > rng.uniform(0.7, 1.0)*(d/2 + r2) for c2, r2 in zip(cs, rs)): cs.append(c); rs.append(d/2)
+            if all(np.hypot(*(c - c2)) > rng.uniform(closest, 1.0)*(d/2 + r2) for c2, r2 in zip(cs, rs)): cs.append(c); rs.append(d/2)
         lab = np.zeros((size, size), np.int32); img = np.zeros((size, size), np.float32)
         if cs:
             rho = np.empty((len(cs), size, size), np.float32)        # each nucleus's normalised radius: < 1 inside
@@ -94,8 +95,8 @@ def varied_nuclei(n: int = 1000,  # images
 # %% ../nbs/02_segment.ipynb #2bac15ac
 SEG_RECIPE = {   # per target: the share of the training plate's resolution it works at (scale), its training tiles (bsize px), and how many
                 # `varied_nuclei` images it learns from besides the plate's slices (varied)
-    "cell": dict(scale=0.5, bsize=64, varied=0),
-    "nucleus": dict(scale=0.5, bsize=64, varied=1000)}
+    "cell": dict(scale=0.5, bsize=64, varied=0, closest=0.7),      # closest: `varied_nuclei`'s closest centres
+    "nucleus": dict(scale=0.5, bsize=64, varied=1000, closest=0.7)}
 
 def _quiet_cellpose():
     for n in ("cellpose", "cellpose.core", "cellpose.models", "cellpose.train", "cellpose.dynamics", "cellpose.io", "cellpose.metrics"):
@@ -144,6 +145,7 @@ def train_segmenter(target: str = "cell",  # cell | nucleus
     r = SEG_RECIPE[target]
     settings = dict(target=target, preset=preset, seed=seed, epochs=epochs, scale=r["scale"], cellpose=str(cp_version), varied=r["varied"],
                     lr=0.01, wd=1e-4, bsize=r["bsize"], nimg_per_epoch=64, recipe=1,
+                    **({"closest": r["closest"]} if r["varied"] and r["closest"] != 0.7 else {}),   # 0.7 unwritten: the models cached before it stay valid
                     plate=asdict(make_config(preset, seed=seed)))   # the preset's content: a resized preset is a new model, not a stale cache hit
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     root = cache_dir(cache)
@@ -152,7 +154,7 @@ def train_segmenter(target: str = "cell",  # cell | nucleus
     if progress: print(f"training the offline {target} segmenter ({epochs} epochs on a synthetic {preset} plate, seed {seed}); cached as {final.name}")
     table = synth_plate(root/"segmenter-data"/f"{preset}_s{seed}", make_config(preset, seed=seed), n_jobs=min(2, os.cpu_count() or 1), progress=progress)
     X, Y = _train_slices(table, target, r["scale"])
-    if r["varied"]: X, Y = (a + b for a, b in zip((X, Y), varied_nuclei(r["varied"], seed=seed, px_um=make_config(preset).voxel_um[1]/r["scale"])))
+    if r["varied"]: X, Y = (a + b for a, b in zip((X, Y), varied_nuclei(r["varied"], seed=seed, px_um=make_config(preset).voxel_um[1]/r["scale"], closest=r["closest"])))
     diam = float(np.mean([utils.diameters(y)[0] for y in Y if y.max() > 0]))
     torch.manual_seed(seed); np.random.seed(seed)
     net = models.CellposeModel(gpu=_use_gpu(), pretrained_model=False, diam_mean=diam, nchan=2).net
