@@ -15,7 +15,7 @@ from the measured crops/s.
 
 Run: python bench/dask_scaling.py [--preset quick] [--out bench/DASK.md]
 """
-import argparse, json, os, sys, tempfile, time, warnings
+import argparse, atexit, json, os, shutil, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -34,6 +34,7 @@ def main():
     from gradcamo.data import Plate, PRESETS
     t_all = time.perf_counter()
     root = Path(os.environ.get("GRADCAMO_BENCH_DIR") or tempfile.mkdtemp())
+    if not os.environ.get("GRADCAMO_BENCH_DIR"): atexit.register(shutil.rmtree, root, True)   # its own plate and WORK_DIRs (about 1 GB) go when it ends
     table = synth_plate(root/f"plate_{a.preset}", make_config(a.preset, seed=0), n_jobs=2, progress=False)
     pl = Plate(table); n_fields = len(pl)
     seg_kw = dict(model="synthetic", seg_preset=PRESETS[a.preset]["seg_preset"], seg_epochs=PRESETS[a.preset]["seg_epochs"], progress=False)
