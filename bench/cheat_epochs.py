@@ -11,6 +11,7 @@ runs on a CPU (slowly), which is how it was checked.
 
 Run: python bench/cheat_epochs.py --out cheat.json [--preset quick] [--epochs 6 12 18] [--seeds 0 1 2] [--procs 6]
      python bench/cheat_epochs.py --render cheat.json > bench/CHEAT_EPOCHS.md
+     python bench/cheat_epochs.py --render a.json b.json ... > X.md   (runs compared, e.g. crop boxes: `--box Z Y X`)
 """
 import argparse, json, os, shutil, sys, tempfile, time
 from pathlib import Path
@@ -31,7 +32,7 @@ def render(res: dict) -> str:
          f"Measured {res['when']} by `python bench/cheat_epochs.py` in {res['minutes']:.1f} min on {m['gpu'] or m['cpu']} "
          f"({m['cores']} cores; torch {m['torch']}, MONAI {m['monai']}), device `{res['device']}`, {res['procs']} trainings at a time. "
          f"Plates: `{res['preset']}` synthetic, clean and confounded (background cue), cropped from the true masks; "
-         f"{res['n_test_cells']} test cells in {res['n_test_wells']} test wells; CAM: {res['method']} at `{res['layer']}`, {res.get('upsampling', 'trilinear')} upsampling; chance (the cell's share of the crop) "
+         f"{res['n_test_cells']} test cells in {res['n_test_wells']} test wells; crop box {tuple(res.get('box_um', (16.0, 24.0, 24.0)))} µm; CAM: {res['method']} at `{res['layer']}`, {res.get('upsampling', 'trilinear')} upsampling; chance (the cell's share of the crop) "
          f"{res['chance']:.3f}. Each row: one seed, four models trained from scratch for that many epochs.", "",
          md_table(r, index=False), ""]
     g = r.groupby("epochs")
@@ -45,30 +46,54 @@ def render(res: dict) -> str:
     if res.get("errors"): L += ["**Errors**:", ""] + [f"- {k}: `{v}`" for k, v in res["errors"].items()] + [""]
     return "\n".join(L)
 
+def compare(runs: list) -> str:
+    "Several runs side by side (e.g. one per crop box): the calibration's worst seeds and the experiment's contrast, then each run."
+    import pandas as pd
+    from _common import md_table
+    rows = []
+    for res in runs:
+        r = pd.DataFrame(res["rows"])
+        for e, g in r.groupby("epochs"):
+            rows.append(dict(box_um=" × ".join(f"{v:g}" for v in res.get("box_um", (16.0, 24.0, 24.0))), epochs=e, chance=res["chance"], test_cells=res["n_test_cells"],
+                             ceiling_mean=g.ceiling.mean(), ceiling_min=g.ceiling.min(), floor_mean=g.floor.mean(), floor_max=g.floor.max(),
+                             range_mean=(g.ceiling - g.floor).mean(), floor_over_chance=g.floor.mean()/res["chance"], diff_lo_min=g.diff_lo.min(),
+                             auroc_pooled=res["pooled_auroc"][str(e)] if str(e) in res["pooled_auroc"] else res["pooled_auroc"][e]))
+    t = pd.DataFrame(rows)
+    ok = lambda x: (x.ceiling_min >= 0.7) & (x.floor_max <= 0.1)
+    return "\n".join(["# The crop box and the instrument's calibration (#14)", "",
+                      "The same experiment (`06`'s four models over seeds, scored by `cheat_experiment`) once per crop box; everything else equal "
+                      "(plates, split, seeds, epochs, CAM). Goals (#14 item 2): ceiling >= 0.7 and floor <= 0.1 in every seed.", "",
+                      md_table(t.assign(calibration_goals_met=ok(t)), index=False), ""] + [render(res) for res in runs])
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="cheat.json"); ap.add_argument("--preset", default="quick"); ap.add_argument("--device", default="cuda")
     ap.add_argument("--epochs", type=int, nargs="+", default=[6, 12, 18]); ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--procs", type=int, default=6); ap.add_argument("--render", default=None)
+    ap.add_argument("--procs", type=int, default=6); ap.add_argument("--render", nargs="+", default=None)
+    ap.add_argument("--box", type=float, nargs=3, default=None, help="the crop box (z, y, x) in µm (default: CROP_BOX_UM)")
     a = ap.parse_args()
-    if a.render: print(render(json.loads(Path(a.render).read_text()))); return
+    if a.render:
+        runs = [json.loads(Path(f).read_text()) for f in a.render]
+        print(render(runs[0]) if len(runs) == 1 else compare(runs)); return
     import numpy as np, pandas as pd, torch, multiprocessing as mp
     from gradcamo.data import PRESETS, CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE
     from gradcamo.synth import synth_plate
-    from gradcamo.crop import synthetic_names, crop_plate, mask_crops
+    from gradcamo.crop import synthetic_names, crop_plate, mask_crops, CROP_BOX_UM
     from gradcamo.train import linked_work, make_split, load_split
     from gradcamo.cam import cheat_experiment, auroc
     from _common import machine
     t_all = time.perf_counter(); test_frac = 0.5            # 06's
-    res = dict(when=time.strftime("%Y-%m-%d %H:%M"), machine=machine(), preset=a.preset, device=a.device, procs=a.procs, layer=CAM_LAYER, method=CAM_METHOD, upsampling=CAM_UPSAMPLE, rows=[], errors={})
+    box = tuple(a.box or CROP_BOX_UM)
+    res = dict(when=time.strftime("%Y-%m-%d %H:%M"), machine=machine(), preset=a.preset, device=a.device, procs=a.procs, layer=CAM_LAYER, method=CAM_METHOD, upsampling=CAM_UPSAMPLE,
+               box_um=box, rows=[], errors={})
     save = lambda: Path(a.out).write_text(json.dumps(res, indent=1, default=float))
     def log(*s): print(f"[{time.perf_counter() - t_all:6.1f} s]", *s, flush=True)
     root = Path(tempfile.mkdtemp(prefix="cheat_epochs_")); jobs = max(1, (os.cpu_count() or 2) - 2)
     import atexit; atexit.register(shutil.rmtree, root, True)   # plates, crops and models go when the run ends, however it ends: only the JSON stays
     def plate(**kw):
-        p, w, cfg = synthetic_names(root, a.preset, 0, **kw)
+        p, w, cfg = synthetic_names(root, a.preset, 0, box_um=box, **kw)
         table = synth_plate(p, cfg, n_jobs=jobs, progress=False)
-        crop_plate(table, w, masks_dir=Path(table).parent/"truth"/"labels", progress=False)
+        crop_plate(table, w, box, masks_dir=Path(table).parent/"truth"/"labels", progress=False)
         return w
     wclean, wc = plate(), plate(confound=1.0, confound_kinds=("background",))
     make_split(wclean, 0, test_frac); make_split(wc, 0, test_frac)
