@@ -39,7 +39,7 @@ def normalize(stack: np.ndarray, bounds) -> np.ndarray:
     return (stack - b[None, :, 0, None, None])/np.maximum(b[None, :, 1, None, None] - b[None, :, 0, None, None], 1e-6)
 
 # %% ../nbs/03_crop.ipynb #950102b6
-CROP_BOX_UM = (16.0, 26.0, 26.0)   # the crop box (z, y, x) in µm: a cell's height, and in xy the width chosen by 06's calibration (see above)
+CROP_BOX_UM = (16.0, 24.0, 24.0)   # the crop box (z, y, x) in µm: a cell's height and 1.5 diameters (see above)
 CROP_GRID = (32, 32, 32)           # the network's voxels per crop (Z, Y, X): the 3D EfficientNet's minimum
 
 def crop_box(center, size, shape):
