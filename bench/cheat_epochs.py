@@ -15,6 +15,7 @@ Run: python bench/cheat_epochs.py --out cheat.json [--preset quick] [--epochs 6 
 """
 import argparse, json, os, shutil, sys, tempfile, time
 from pathlib import Path
+OLD_BOX_UM = (16.0, 24.0, 24.0)   # the crop box of the runs written before --box (their JSONs do not say it)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1])); sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 def _train(job):
@@ -32,7 +33,7 @@ def render(res: dict) -> str:
          f"Measured {res['when']} by `python bench/cheat_epochs.py` in {res['minutes']:.1f} min on {m['gpu'] or m['cpu']} "
          f"({m['cores']} cores; torch {m['torch']}, MONAI {m['monai']}), device `{res['device']}`, {res['procs']} trainings at a time. "
          f"Plates: `{res['preset']}` synthetic, clean and confounded (background cue), cropped from the true masks; "
-         f"{res['n_test_cells']} test cells in {res['n_test_wells']} test wells; crop box {tuple(res.get('box_um', (16.0, 24.0, 24.0)))} µm; CAM: {res['method']} at `{res['layer']}`, {res.get('upsampling', 'trilinear')} upsampling; chance (the cell's share of the crop) "
+         f"{res['n_test_cells']} test cells in {res['n_test_wells']} test wells; crop box {tuple(res.get('box_um', OLD_BOX_UM))} µm; CAM: {res['method']} at `{res['layer']}`, {res.get('upsampling', 'trilinear')} upsampling; chance (the cell's share of the crop) "
          f"{res['chance']:.3f}. Each row: one seed, four models trained from scratch for that many epochs.", "",
          md_table(r, index=False), ""]
     g = r.groupby("epochs")
@@ -54,7 +55,7 @@ def compare(runs: list) -> str:
     for res in runs:
         r = pd.DataFrame(res["rows"])
         for e, g in r.groupby("epochs"):
-            rows.append(dict(box_um=" × ".join(f"{v:g}" for v in res.get("box_um", (16.0, 24.0, 24.0))), epochs=e, chance=res["chance"], test_cells=res["n_test_cells"],
+            rows.append(dict(box_um=" × ".join(f"{v:g}" for v in res.get("box_um", OLD_BOX_UM)), epochs=e, chance=res["chance"], test_cells=res["n_test_cells"],
                              ceiling_mean=g.ceiling.mean(), ceiling_min=g.ceiling.min(), floor_mean=g.floor.mean(), floor_max=g.floor.max(),
                              range_mean=(g.ceiling - g.floor).mean(), floor_over_chance=g.floor.mean()/res["chance"], diff_lo_min=g.diff_lo.min(),
                              auroc_pooled=res["pooled_auroc"][str(e)] if str(e) in res["pooled_auroc"] else res["pooled_auroc"][e]))

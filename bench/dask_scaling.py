@@ -13,7 +13,10 @@ here (the 2-worker efficiency held constant: an assumption, optimistic where sto
 disk from the measured bytes per crop and per mask. Training is not a per-field stage: its epoch time is projected
 from the measured crops/s.
 
-Run: python bench/dask_scaling.py [--preset quick] [--out bench/DASK.md]
+`--sites K` gives each well K fields instead of the preset's (a larger plate, the same fields): the clusters' start and
+the stages' fixed costs are then shared by more fields, as on a real plate.
+
+Run: python bench/dask_scaling.py [--preset quick] [--sites K] [--out bench/DASK.md]
 """
 import argparse, atexit, json, os, shutil, sys, tempfile, time, warnings
 from pathlib import Path
@@ -25,6 +28,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--preset", default="quick"); ap.add_argument("--out", default=None)
     ap.add_argument("--wells", type=int, default=384); ap.add_argument("--fields", type=int, default=9)
+    ap.add_argument("--sites", type=int, default=None, help="fields per well of the measured plate (default: the preset's)")
     a = ap.parse_args()
     from gradcamo.synth import make_config, synth_plate
     from gradcamo.segment import segment
@@ -35,7 +39,7 @@ def main():
     t_all = time.perf_counter()
     root = Path(os.environ.get("GRADCAMO_BENCH_DIR") or tempfile.mkdtemp())
     if not os.environ.get("GRADCAMO_BENCH_DIR"): atexit.register(shutil.rmtree, root, True)   # its own plate and WORK_DIRs (about 1 GB) go when it ends
-    table = synth_plate(root/f"plate_{a.preset}", make_config(a.preset, seed=0), n_jobs=2, progress=False)
+    table = synth_plate(root/f"plate_{a.preset}", make_config(a.preset, seed=0, sites_per_well=a.sites), n_jobs=2, progress=False)
     pl = Plate(table); n_fields = len(pl)
     seg_kw = dict(model="synthetic", seg_preset=PRESETS[a.preset]["seg_preset"], seg_epochs=PRESETS[a.preset]["seg_epochs"], progress=False)
     segment(table, root/"warm", **seg_kw)                           # the offline segmenter trained and cached once, before any timing
@@ -89,8 +93,8 @@ def main():
     fs = pl.read(0).shape
     text = "\n".join([
         "# Per-field stages on Dask workers (#18 items 1 and 4)", "",
-        f"Measured {time.strftime('%Y-%m-%d %H:%M')} by `python bench/dask_scaling.py --preset {a.preset}` in {(time.perf_counter() - t_all)/60:.1f} min on "
-        f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB (torch {m['torch']}). Plate: synthetic `{a.preset}`, {n_fields} fields of (Z, C, Y, X) {fs} "
+        f"Measured {time.strftime('%Y-%m-%d %H:%M')} by `python bench/dask_scaling.py --preset {a.preset}{f' --sites {a.sites}' if a.sites else ''}` in {(time.perf_counter() - t_all)/60:.1f} min on "
+        f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB (torch {m['torch']}). Plate: synthetic `{a.preset}`{f' with {a.sites} fields a well' if a.sites else ''}, {n_fields} fields of (Z, C, Y, X) {fs} "
         f"at {pl.voxel_size_um} µm, {n_cells} cells cropped. workers 0: this process, torch on all cores; N >= 1: a local Dask cluster of N "
         "one-thread processes (its start included).", "",
         mdt(tab.round(3)), "",

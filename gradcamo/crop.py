@@ -8,7 +8,7 @@ import json, os, shutil, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, tifffile
 from scipy import ndimage as ndi
-from .data import Plate, InputError, CHANNELS, atomic_write_text, new_npy, write_table, claim_settings, stack_shape, resample
+from .data import Plate, InputError, CHANNELS, atomic_write_text, new_npy, write_table, claim_settings, stack_shape, resample, voxel_grid
 from .data import dask_client, field_map
 from .segment import _outside
 
@@ -60,8 +60,7 @@ def grid_scale(shape,  # (Z, Y, X) of the field in its own voxels
                voxel_um,  # the field's voxel size (z, y, x) µm
                box_um=CROP_BOX_UM, grid=CROP_GRID):
     "The field's shape on the crop grid (voxels of box_um/grid µm) and the factor per axis from its own voxels to that grid."
-    f = np.asarray(voxel_um, float)*np.asarray(grid, float)/np.asarray(box_um, float)
-    out = tuple(int(max(1, round(s*k))) for s, k in zip(shape, f))
+    out = voxel_grid(shape, voxel_um, np.asarray(box_um, float)/np.asarray(grid, float))
     return out, np.asarray(out, float)/np.asarray(shape, float)
 
 def cell_table(mask: np.ndarray, size=CROP_GRID,

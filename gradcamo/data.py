@@ -12,9 +12,10 @@ import numpy as np, pandas as pd, tifffile
 # %% auto #0
 __all__ = ['CHANNELS', 'REQUIRED_COLUMNS', 'CONTROL_NAMES', 'PRESETS', 'TEST_FRAC', 'CAM_LAYER', 'CAM_METHOD', 'CAM_UPSAMPLE',
            'InputError', 'read_table', 'channel_files', 'validate_table', 'ome_zarr_image', 'file_metadata',
-           'read_stack', 'stack_shape', 'resample', 'atomic_path', 'atomic_write_text', 'write_table', 'write_stack',
-           'claim_settings', 'new_npy', 'load_sidecar', 'parse_channels', 'field_key', 'meta_name', 'Plate',
-           'import_hcs', 'preset', 'dask_client', 'process_cached', 'field_map', 'begin_scratch', 'end_scratch']
+           'read_stack', 'stack_shape', 'voxel_grid', 'resample', 'atomic_path', 'atomic_write_text', 'write_table',
+           'write_stack', 'claim_settings', 'new_npy', 'load_sidecar', 'parse_channels', 'field_key', 'meta_name',
+           'Plate', 'import_hcs', 'preset', 'dask_client', 'process_cached', 'field_map', 'begin_scratch',
+           'end_scratch']
 
 # %% ../nbs/00_data.ipynb #88877be1
 CHANNELS = ("DNA", "ER", "RNA", "AGP", "Mito")  # Cell Painting channel order used throughout
@@ -250,6 +251,13 @@ def stack_shape(path,  # TIFF / OME-TIFF z-stack, or the per-channel files of on
         return (z, len(path), y, x)
     axes, a = _read_file(Path(path), pixels=False)
     return _to_zcyx(a, axes, path).shape
+
+def voxel_grid(shape,  # (Z, Y, X) voxels of a field
+               voxel_um,  # its voxel size (z, y, x), µm
+               at_um,  # the voxel size to resample it to (z, y, x), µm
+              ) -> tuple:
+    "The (Z, Y, X) shape of the same physical extent at the voxel size `at_um` (each axis at least 1): a field at the segmenter's voxel size (`02_segment`), or on the crop grid (`03_crop`)."
+    return tuple(int(max(1, round(n*v/a))) for n, v, a in zip(shape, voxel_um, at_um))
 
 def resample(arr: np.ndarray,  # (..., Z, Y, X) image or (Z, Y, X) label volume
              out_shape,  # target (Z, Y, X)

@@ -11,7 +11,7 @@ from pathlib import Path
 from unittest.mock import patch
 import numpy as np, pandas as pd, tifffile
 from skimage.segmentation import relabel_sequential, find_boundaries
-from .data import Plate, InputError, write_stack, read_stack, CHANNELS, atomic_write_text, write_table, claim_settings, PRESETS, resample
+from .data import Plate, InputError, write_stack, read_stack, CHANNELS, atomic_write_text, write_table, claim_settings, PRESETS, resample, voxel_grid
 from .data import dask_client, field_map, process_cached
 
 # %% auto #0
@@ -296,7 +296,7 @@ def _segment_one(key: str, pl: Plate, opts: dict, bars: bool = False):
     stack, at = pl.read(i), opts["at"]
     t0 = time.perf_counter()
     shape = stack[:, 0].shape
-    grid = tuple(max(1, round(s*v/a)) for s, v, a in zip(shape, pl.voxel_size_um, at))
+    grid = voxel_grid(shape, pl.voxel_size_um, at)
     x = stack if grid == shape else resample(stack.transpose(1, 0, 2, 3), grid).transpose(1, 0, 2, 3)
     with _cellpose_bars(bars):
         masks = segment_field(net, x, pl.channels, opts["target"], opts["mode"], opts["diameter"] or d0, opts["stitch_threshold"], at[0]/at[1],
