@@ -18,18 +18,23 @@ __all__ = ['CROP_BOX_UM', 'CROP_GRID', 'STORES', 'ZARR_STEP', 'ZARR_CODEC', 'pla
            'mask_crops', 'synthetic_names', 'synthetic_crops', 'plot_crops']
 
 # %% ../nbs/03_crop.ipynb #dd594bce
-def plate_percentiles(pl: Plate, lo: float = 1.0, hi: float = 99.9, n_per_field: int = 20000, seed: int = 0) -> dict:
+def _field_samples(key: str, idx: np.ndarray, pl: Plate) -> np.ndarray:
+    "The voxels of field `key` at the flat (Z, Y, X) positions `idx`, per channel: (C, len(idx)); here or on a Dask worker."
+    s = pl.read(pl.index(key))
+    return s.transpose(1, 0, 2, 3).reshape(s.shape[1], -1)[:, idx]
+
+def plate_percentiles(pl: Plate, lo: float = 1.0, hi: float = 99.9, n_per_field: int = 20000, seed: int = 0,
+                      client=None, progress: bool = False) -> dict:  # client: a `dask_client`, whose workers read the fields
     "Per plate and channel intensity percentiles, from voxels sampled in every field: {plate: [[lo, hi] per channel]}."
     rng = np.random.default_rng(seed)
     out = {}
-    for plate, idx in pl.fields.groupby("plate").groups.items():
-        samples = []
-        for i in idx:
-            s = pl.read(i)
-            Z, C, Y, X = s.shape
-            flat = s.transpose(1, 0, 2, 3).reshape(C, -1)
-            samples.append(flat[:, rng.integers(0, flat.shape[1], min(n_per_field, flat.shape[1]))])
-        a = np.concatenate(samples, 1)
+    for plate, rows in pl.fields.groupby("plate").groups.items():
+        draws = {}                                                     # the positions, drawn here in field order from the headers
+        for i in rows:
+            z, _, y, x = stack_shape(pl.fields.abspath[i])
+            draws[pl.fields.key[i]] = rng.integers(0, z*y*x, min(n_per_field, z*y*x))
+        got = dict(field_map(_field_samples, draws, pl, client=client, desc="percentiles", progress=progress))
+        a = np.concatenate([got[k] for k in draws], 1)
         out[str(plate)] = [[float(np.percentile(a[c], lo)), float(np.percentile(a[c], hi))] for c in range(a.shape[0])]
     return out
 
@@ -212,7 +217,7 @@ def crop_plate(metadata,  # metadata table (or folder) in the input format
         metacols = [c for c in cells.columns if c.startswith("Metadata_")]
         cells = cells[metacols + [c for c in cells.columns if c not in metacols]]
         norm_f = work/"normalization.json"                               # pass 2: the crops, field by field, resumable
-        if not norm_f.exists(): atomic_write_text(norm_f, json.dumps(dict(method="plate percentiles 1, 99.9", bounds=plate_percentiles(pl)), indent=1))
+        if not norm_f.exists(): atomic_write_text(norm_f, json.dumps(dict(method="plate percentiles 1, 99.9", bounds=plate_percentiles(pl, client=client, progress=progress and client is not None)), indent=1))
         bounds = json.loads(norm_f.read_text())["bounds"]
         mm = _open_store(cdir, len(cells), len(pl.channels), grid, store)
         done_f = cdir/"done.txt"
