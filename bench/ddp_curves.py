@@ -1,9 +1,10 @@
 """Benchmark: how far a DDP training curve lies from a one-process one (#18 item 2), against the seed-to-seed spread.
 
 The 3D EfficientNet on a synthetic plate's crops (preset quick), `gradcamo train` with the same global batch (16) in 1
-process and in 2 (`--nproc 2`, torchrun, gloo on CPU), for seeds 0..S-1. Each process normalises its half of a batch
-with BatchNorm statistics of that half, so the curves cannot be identical (04_train checks the arithmetic exactly on a
-network without BatchNorm); the question is whether 2 processes move a curve more than another seed does.
+process and in 2 (`--nproc 2`, torchrun, gloo on CPU), for seeds 0..S-1. BatchNorm pools its statistics over the
+processes (`PooledBatchNorm3d`; 04_train checks one step against one process exactly, dropout off), but each process
+draws the dropout and drop-connect of its half from its own seed, and float sums run in another order, so the curves
+cannot be identical; the question is whether 2 processes move a curve more than another seed does.
 
 Reported: per epoch, |train loss(2 proc) - train loss(1 proc)| at the same seed, against |train loss(seed a) - train
 loss(seed b)| over the pairs of 1-process runs; the same for test balanced accuracy; final test accuracy of each run.

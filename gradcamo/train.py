@@ -13,7 +13,8 @@ from .crop import CropStore
 
 # %% auto #0
 __all__ = ['split_wells', 'augment', 'epoch_indices', 'batches', 'make_model', 'prep', 'device_of', 'drop_single', 'calibrate_bn',
-           'make_split', 'load_split', 'linked_work', 'run_epoch', 'train', 'load_checkpoint']
+           'make_split', 'load_split', 'linked_work', 'run_epoch', 'train', 'load_checkpoint', 'PooledBatchNorm3d',
+           'pool_batchnorm']
 
 # %% ../nbs/04_train.ipynb #7bf72425
 def split_wells(cells: pd.DataFrame,  # one row per cell with Metadata_Plate, Metadata_Well, Metadata_Treatment
@@ -248,7 +249,7 @@ def train(work_dir,  # WORK_DIR with crops/ (from `gradcamo crop`)
         ck = torch.load(ckpts[-1], map_location=dev, weights_only=False)
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["optimizer"]); sched.load_state_dict(ck["scheduler"])
         hist, start = ck["history"], ck["epoch"] + 1
-    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model   # DDP: gradients averaged, buffers from rank 0
+    net = torch.nn.parallel.DistributedDataParallel(pool_batchnorm(model)) if world > 1 else model   # DDP: gradients averaged, BatchNorm pooled
     bar = tqdm(range(start, epochs), desc="train", unit="epoch", disable=not progress or rank > 0, initial=start, total=epochs)
     for ep in bar:
         torch.manual_seed(_epoch_seed(seed, ep)*world + rank)         # dropout / drop-connect of this epoch (DDP: each process its own)
@@ -281,3 +282,34 @@ def load_checkpoint(work_dir, epoch: int | None = None, device: str = "cpu"):
     m = make_model(n_out, in_ch, ck["settings"]["variant"])
     m.load_state_dict(ck["model"]); m.eval()
     return m, ck["classes"], ck["settings"]
+
+# %% ../nbs/04_train.ipynb #85a8f26e
+class PooledBatchNorm3d(torch.nn.BatchNorm3d):
+    """BatchNorm3d whose training statistics are those of the whole batch when DDP splits it over processes: the per-channel
+    sums are added over the process group (`torch.distributed.nn.functional.all_reduce`, which carries the gradient back),
+    so a share is normalised as the one-process batch would normalise it. Outside a process group, in evaluation, or
+    without gradients (`calibrate_bn` on rank 0 alone) it is torch's BatchNorm3d; its state dict is BatchNorm3d's."""
+    def forward(self, x):
+        import torch.distributed as td
+        if not (self.training and torch.is_grad_enabled() and td.is_available() and td.is_initialized() and td.get_world_size() > 1):
+            return super().forward(x)
+        from torch.distributed.nn.functional import all_reduce
+        dims, shape, xf = [0, *range(2, x.dim())], (1, -1) + (1,)*(x.dim() - 2), x.float()
+        n = xf.new_tensor([x.numel()/x.shape[1]])
+        s = all_reduce(torch.cat([xf.sum(dims), n]))                   # sums and count over every process's share
+        mean, n = s[:-1]/s[-1], s[-1]
+        var = all_reduce((xf - mean.view(shape)).square().sum(dims))/n   # two passes: no cancellation in E[x^2] - E[x]^2
+        if self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)
+                m = self.momentum if self.momentum is not None else 1/float(self.num_batches_tracked)
+                self.running_mean.lerp_(mean, m); self.running_var.lerp_(var*n/(n - 1), m)   # torch keeps the unbiased variance
+        y = (xf - mean.view(shape))*torch.rsqrt(var.view(shape) + self.eps)
+        if self.affine: y = y*self.weight.view(shape) + self.bias.view(shape)
+        return y.to(x.dtype)
+
+def pool_batchnorm(model: torch.nn.Module) -> torch.nn.Module:
+    "Make every BatchNorm3d of `model` a `PooledBatchNorm3d`, in place (same parameters and buffers; checkpoints unchanged)."
+    for m in model.modules():
+        if type(m) is torch.nn.BatchNorm3d: m.__class__ = PooledBatchNorm3d
+    return model
