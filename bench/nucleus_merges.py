@@ -51,7 +51,7 @@ if __name__ == "__main__":
         pa, pb = np.bincount(m[lab == x]).argmax(), np.bincount(m[lab == y]).argmax()
         rows.append(dict(source="real: merged" if pa == pb and pa > 0 else "real: kept apart", **dict(zip(("contact", "dip", "diameter_px"), measures(img, lab, x, y)))))
     r = SEG_RECIPE["nucleus"]
-    X, Y = varied_nuclei(a.images, seed=a.seed, px_um=make_config("quick").voxel_um[1]/r["scale"], closest=r["closest"])
+    X, Y = varied_nuclei(a.images, seed=a.seed, px_um=make_config("quick").voxel_um[1]/r["scale"], **r.get("draw", {}))
     for x, y in zip(X, Y):
         for p, q in touching(y)[:20]: rows.append(dict(source="synthetic (varied_nuclei)", **dict(zip(("contact", "dip", "diameter_px"), measures(x[0], y, p, q)))))
     t = pd.DataFrame(rows)

@@ -2,7 +2,8 @@
 
 Each recipe is an entry of `gradcamo.segment.SEG_RECIPE["nucleus"]`: the share of the training plate's resolution the
 segmenter works at (`scale`: 0.5 is 1 µm/px on the quick plate's 0.5 µm grid, 1.0 is the plate's own 0.5 µm/px), its
-training tiles (`bsize`, px) and its `varied_nuclei` images (drawn at the working pixel size). For each recipe and seed
+training tiles (`bsize`, px) and its `varied_nuclei` images (drawn at the working pixel size; `draw`: `varied_nuclei`'s
+`closest` and `dome`: how close touching nuclei press, how domed their profiles may be). For each recipe and seed
 (both the segmenter's plate seed and its training seed) the segmenter is trained from scratch (`train_segmenter`) and
 scored by `real_scores`, exactly as `02_segment` scores the default: stardist's real 2D image (DSB 2018) and its
 synthetic 3D stack, each at the voxel size that makes its median nucleus 9 µm. Recipes and seeds run in parallel
@@ -20,18 +21,23 @@ import pandas as pd
 import sys; sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import machine, md_table
 
-RECIPES = {"today": dict(scale=0.5, bsize=64, varied=1000),      # 1 µm/px, 64 px tiles (the default before this bench)
+RECIPES = {"today": dict(scale=0.5, bsize=64, varied=1000),      # 1 µm/px, 64 px tiles; varied nuclei closest 0.7, dome 1 (the default until flatcloser)
            "full64": dict(scale=1.0, bsize=64, varied=1000),     # 0.5 µm/px, same tiles: the same compute a step, a quarter of the field
            "full128": dict(scale=1.0, bsize=128, varied=1000),   # 0.5 µm/px, the same field a tile as today: 4x the pixels a step
-           "close50": dict(scale=0.5, bsize=64, varied=1000, closest=0.5)}   # today's, with varied nuclei pressed closer (wider contacts)
+           "close50": dict(scale=0.5, bsize=64, varied=1000, draw=dict(closest=0.5)),   # today's, with varied nuclei pressed closer (wider contacts)
+           "flat": dict(scale=0.5, bsize=64, varied=1000, draw=dict(dome=0.3)),          # today's, with flatter nuclei: no dim seam where two touch
+           "flatclose": dict(scale=0.5, bsize=64, varied=1000, draw=dict(closest=0.5, dome=0.3)),
+           "flatcloser": dict(scale=0.5, bsize=64, varied=1000, draw=dict(closest=0.4, dome=0.15)),   # the default since it was measured here
+           "flattest": dict(scale=0.5, bsize=64, varied=1000, draw=dict(closest=0.3, dome=0.0))}   # both (bench/NUCLEUS_MERGES.md: the real
+                                                                                # merged pairs touch widely, with no dip between them)
 
 def one(name, seed, epochs, threads, scratch, varied=None):
     import torch
     torch.set_num_threads(threads)
     from gradcamo.segment import SEG_RECIPE, train_segmenter, real_scores
     d = Path(scratch)/f"{name}_{seed}"
-    try:
-        with patch.dict(SEG_RECIPE["nucleus"], RECIPES[name] | ({} if varied is None else dict(varied=varied))):
+    try:                                                     # the recipe replaces the default's entry whole (a key it lacks: varied_nuclei's default)
+        with patch.dict(SEG_RECIPE["nucleus"], RECIPES[name] | ({} if varied is None else dict(varied=varied)), clear=True):
             t0 = time.time(); train_segmenter("nucleus", "quick", seed, epochs, d/"cache", progress=False); t_train = time.time() - t0
             t0 = time.time(); real, _ = real_scores(d/"real", cache=d/"cache", seg_preset="quick", seg_seed=seed, seg_epochs=epochs, factors=(1.0,))
         rows = [dict(recipe=name, seed=seed, sample=r.sample, mode=r.mode, ap50=r.ap50, ap75=r.ap75, n_true=r.n_true, n_pred=r.n_pred,
@@ -60,6 +66,18 @@ def render(d: dict) -> list:
           "Per recipe over seeds (AP@0.5 mean, min, max):", "", md_table(agg.sort_index(axis=1)), ""]
     return L
 
+def pooled(runs: list) -> list:
+    "Every run's rows pooled per machine kind (the GPU, or the CPU) and recipe: AP@0.5 mean, min and max over all the seeds measured."
+    r = pd.concat([pd.DataFrame(d["rows"]).assign(machine=d["machine"]["gpu"] or d["machine"]["cpu"]) for d in runs])
+    r["case"] = r["sample"] + " " + r["mode"]
+    agg = r.groupby(["machine", "recipe", "case"], sort=False).ap50.agg(["mean", "min", "max"]).unstack("case")
+    agg.columns = [f"{c} AP50 {s}" for s, c in agg.columns]
+    agg["seeds"] = r.groupby(["machine", "recipe"], sort=False).seed.nunique()
+    return ["## All runs pooled, per machine and recipe", "",
+            "The sections below, their rows pooled: AP@0.5 mean, min and max over every seed measured on that kind of machine "
+            "(a GPU and a CPU train apart after the first steps, and two CPU kinds round differently, so machines are not pooled).", "",
+            md_table(agg.sort_index(axis=1)), ""]
+
 if __name__ == "__main__":
     from gradcamo.data import PRESETS
     ap = argparse.ArgumentParser(); ap.add_argument("--recipes", nargs="+", default=list(RECIPES)); ap.add_argument("--seeds", type=int, nargs="+", default=[1000, 1001, 1002])
@@ -86,5 +104,6 @@ if __name__ == "__main__":
     L = ["# The offline nucleus segmenter's training recipe, over seeds (#15)", "",
          "Each row: one recipe and seed, the segmenter trained from scratch and scored by `real_scores` (as `02_segment` scores the default) "
          "at the declared voxel size (factor 1).", ""]
+    if len(runs) > 1: L += pooled(runs)
     for d in runs: L += render(d)
     Path(a.out).write_text("\n".join(L)); print("\n".join(L))

@@ -48,6 +48,7 @@ def varied_nuclei(n: int = 1000,  # images
                   seed: int = 0,
                   px_um: float = 1.0,  # pixel size (µm): nuclei are drawn 6-15 µm across, blur and texture in µm too
                   closest: float = 0.7,  # two nuclei's centres at least this share of their radii's sum apart (drawn up to 1): how tightly they may press together
+                  dome: float = 1.0,  # the most domed intensity profile drawn (0 flat, 1 a half-ellipsoid): flat ones touch without a dim seam
                  ) -> tuple[list, list]:
     "2D nuclei images (2, size, size) [nucleus, zeros] and their labels, varied in what real fluorescence varies in."
     from scipy import ndimage as ndi
@@ -78,8 +79,8 @@ def varied_nuclei(n: int = 1000,  # images
             own, rmin = rho.argmin(0), rho.min(0); inside = rmin < 1   # touching nuclei split where their outlines meet
             lab[inside] = own[inside] + 1
             bright = rng.lognormal(0, 0.45, len(cs)).astype(np.float32)
-            dome = rng.uniform(0, 1)                                  # flat (0) to domed (1) profiles
-            base = bright[own]*((1 - dome) + dome*np.sqrt(np.clip(1 - rmin**2, 0, 1)))
+            domed = rng.uniform(0, 1)*dome                            # flat (0) to domed (1) profiles
+            base = bright[own]*((1 - domed) + domed*np.sqrt(np.clip(1 - rmin**2, 0, 1)))
             tex = ndi.gaussian_filter(rng.normal(size=(size, size)).astype(np.float32), rng.uniform(0.7, 2.5)*s); tex /= tex.std() + 1e-6
             spots = (ndi.gaussian_filter(rng.random((size, size)).astype(np.float32), 1.0*s) > rng.uniform(0.55, 0.7))*rng.uniform(0, 0.8)
             img = np.where(inside, base*np.clip(1 + rng.uniform(0, 0.45)*tex + spots, 0.1, None), 0).astype(np.float32)
@@ -94,9 +95,9 @@ def varied_nuclei(n: int = 1000,  # images
 
 # %% ../nbs/02_segment.ipynb #2bac15ac
 SEG_RECIPE = {   # per target: the share of the training plate's resolution it works at (scale), its training tiles (bsize px), and how many
-                # `varied_nuclei` images it learns from besides the plate's slices (varied)
-    "cell": dict(scale=0.5, bsize=64, varied=0, closest=0.7),      # closest: `varied_nuclei`'s closest centres
-    "nucleus": dict(scale=0.5, bsize=64, varied=1000, closest=0.7)}
+                # `varied_nuclei` images it learns from besides the plate's slices (varied), and how they are drawn (draw: its arguments)
+    "cell": dict(scale=0.5, bsize=64, varied=0),
+    "nucleus": dict(scale=0.5, bsize=64, varied=1000, draw=dict(closest=0.4, dome=0.15))}   # pressed close, flat (see above)
 
 def _quiet_cellpose():
     for n in ("cellpose", "cellpose.core", "cellpose.models", "cellpose.train", "cellpose.dynamics", "cellpose.io", "cellpose.metrics"):
@@ -143,9 +144,10 @@ def train_segmenter(target: str = "cell",  # cell | nucleus
     from gradcamo.synth import make_config, synth_plate
     _quiet_cellpose()
     r = SEG_RECIPE[target]
+    draw = r.get("draw", {})                                          # how its varied images are drawn (none given: varied_nuclei's defaults)
     settings = dict(target=target, preset=preset, seed=seed, epochs=epochs, scale=r["scale"], cellpose=str(cp_version), varied=r["varied"],
                     lr=0.01, wd=1e-4, bsize=r["bsize"], nimg_per_epoch=64, recipe=1,
-                    **({"closest": r["closest"]} if r["varied"] and r["closest"] != 0.7 else {}),   # 0.7 unwritten: the models cached before it stay valid
+                    **draw,
                     plate=asdict(make_config(preset, seed=seed)))   # the preset's content: a resized preset is a new model, not a stale cache hit
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     root = cache_dir(cache)
@@ -154,7 +156,7 @@ def train_segmenter(target: str = "cell",  # cell | nucleus
     if progress: print(f"training the offline {target} segmenter ({epochs} epochs on a synthetic {preset} plate, seed {seed}); cached as {final.name}")
     table = synth_plate(root/"segmenter-data"/f"{preset}_s{seed}", make_config(preset, seed=seed), n_jobs=min(2, os.cpu_count() or 1), progress=progress)
     X, Y = _train_slices(table, target, r["scale"])
-    if r["varied"]: X, Y = (a + b for a, b in zip((X, Y), varied_nuclei(r["varied"], seed=seed, px_um=make_config(preset).voxel_um[1]/r["scale"], closest=r["closest"])))
+    if r["varied"]: X, Y = (a + b for a, b in zip((X, Y), varied_nuclei(r["varied"], seed=seed, px_um=make_config(preset).voxel_um[1]/r["scale"], **draw)))
     diam = float(np.mean([utils.diameters(y)[0] for y in Y if y.max() > 0]))
     torch.manual_seed(seed); np.random.seed(seed)
     net = models.CellposeModel(gpu=_use_gpu(), pretrained_model=False, diam_mean=diam, nchan=2).net
