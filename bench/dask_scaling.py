@@ -20,7 +20,11 @@ imported on every worker), once for the segment/crop stages and once for score.
 `--sites K` gives each well K fields instead of the preset's (a larger plate, the same fields): the clusters' start and
 the stages' fixed costs are then shared by more fields, as on a real plate.
 
-Run: python bench/dask_scaling.py [--preset quick] [--sites K] [--running] [--out bench/DASK.md]
+`--repeat K` (with `--running`) runs every stage of the 1- and 2-worker configurations K times on the same running
+cluster, each time into an empty WORK_DIR, and reports the median (the repetitions' seconds listed below the table):
+one call of a stage moves by seconds from run to run on this machine, more than the goal's margin.
+
+Run: python bench/dask_scaling.py [--preset quick] [--sites K] [--running [--repeat K]] [--out bench/DASK.md]
 """
 import argparse, atexit, json, os, shutil, sys, tempfile, time, warnings
 from contextlib import contextmanager
@@ -48,7 +52,9 @@ def main():
     ap.add_argument("--wells", type=int, default=384); ap.add_argument("--fields", type=int, default=9)
     ap.add_argument("--sites", type=int, default=None, help="fields per well of the measured plate (default: the preset's)")
     ap.add_argument("--running", action="store_true", help="time the stages on a cluster started before them; its start reported apart")
+    ap.add_argument("--repeat", type=int, default=1, help="with --running: each stage of the 1- and 2-worker runs this many times, the median reported")
     a = ap.parse_args()
+    if a.repeat > 1 and not a.running: ap.error("--repeat needs --running (a fresh cluster per call would time its start again)")
     from gradcamo.synth import make_config, synth_plate
     from gradcamo.segment import segment
     from gradcamo.crop import crop_plate, CropStore
@@ -63,16 +69,20 @@ def main():
     seg_kw = dict(model="synthetic", seg_preset=PRESETS[a.preset]["seg_preset"], seg_epochs=PRESETS[a.preset]["seg_epochs"], progress=False)
     segment(table, root/"warm", **seg_kw)                           # the offline segmenter trained and cached once, before any timing
     configs = (0, 1, 2)
-    rows, outs, starts = [], {}, {w: [] for w in configs}
+    rows, outs, starts, reps = [], {}, {w: [] for w in configs}, {}
     for w in configs:
-        wd = root/f"w{w}"
         with _stage_cluster(w, a.running, starts[w]) as dk:
-            t0 = time.perf_counter()
-            with warnings.catch_warnings(): warnings.simplefilter("ignore"); segment(table, wd, **dk, **seg_kw)
-            t_seg = time.perf_counter() - t0
-            t0 = time.perf_counter(); cells = crop_plate(table, wd, **dk, progress=False); t_crop = time.perf_counter() - t0
-            wz = root/f"z{w}"                                         # the compressed store: the workers write their fields' chunks
-            t0 = time.perf_counter(); crop_plate(table, wz, masks_dir=wd/"masks", **dk, store="zarr", progress=False); t_zarr = time.perf_counter() - t0
+            for k in range(a.repeat if w else 1):                    # repetitions after the first go to scratch folders, removed
+                wd, wz = (root/f"w{w}", root/f"z{w}") if k == 0 else (root/f"w{w}_r{k}", root/f"z{w}_r{k}")
+                t0 = time.perf_counter()
+                with warnings.catch_warnings(): warnings.simplefilter("ignore"); segment(table, wd, **dk, **seg_kw)
+                t_seg = time.perf_counter() - t0
+                t0 = time.perf_counter(); cells = crop_plate(table, wd, **dk, progress=False); t_crop = time.perf_counter() - t0
+                t0 = time.perf_counter(); crop_plate(table, wz, masks_dir=wd/"masks", **dk, store="zarr", progress=False); t_zarr = time.perf_counter() - t0
+                for st, v in (("segment", t_seg), ("crop", t_crop), ("crop_zarr", t_zarr)): reps.setdefault((w, st), []).append(v)
+                if k: shutil.rmtree(wd); shutil.rmtree(wz)
+        wd, wz = root/f"w{w}", root/f"z{w}"                           # the zarr store: the workers write their fields' chunks
+        t_seg, t_crop, t_zarr = (float(np.median(reps[w, st])) for st in ("segment", "crop", "crop_zarr"))
         zs = CropStore(wz)
         outs[w] = dict(masks={k: (wd/"masks"/f"{k}.tif").read_bytes() for k in pl.fields.key},
                        images=(wd/"crops"/"images.npy").read_bytes(), labels=(wd/"crops"/"labels.npy").read_bytes(),
@@ -84,7 +94,9 @@ def main():
     scores = {}
     for r in rows:
         with _stage_cluster(r["workers"], a.running, starts[r["workers"]]) as dk:
-            t0 = time.perf_counter(); c, _ = score_cells(model_dir, **dk, write=False, progress=False); r["score_s"] = time.perf_counter() - t0
+            for k in range(a.repeat if r["workers"] else 1):
+                t0 = time.perf_counter(); c, _ = score_cells(model_dir, **dk, write=False, progress=False); reps.setdefault((r["workers"], "score"), []).append(time.perf_counter() - t0)
+        r["score_s"] = float(np.median(reps[r["workers"], "score"]))
         if a.running: r["start_s"] = float(np.mean(starts[r["workers"]])) if starts[r["workers"]] else 0.0
         scores[r["workers"]] = c
     same = dict(masks=all(outs[w]["masks"] == outs[0]["masks"] for w in configs), crops=all(outs[w]["images"] == outs[0]["images"] and outs[w]["labels"] == outs[0]["labels"] for w in configs),
@@ -115,12 +127,15 @@ def main():
     fs = pl.read(0).shape
     text = "\n".join([
         "# Per-field stages on Dask workers (#18 items 1 and 4)", "",
-        f"Measured {time.strftime('%Y-%m-%d %H:%M')} by `python bench/dask_scaling.py --preset {a.preset}{f' --sites {a.sites}' if a.sites else ''}{' --running' if a.running else ''}` in {(time.perf_counter() - t_all)/60:.1f} min on "
+        f"Measured {time.strftime('%Y-%m-%d %H:%M')} by `python bench/dask_scaling.py --preset {a.preset}{f' --sites {a.sites}' if a.sites else ''}{' --running' if a.running else ''}{f' --repeat {a.repeat}' if a.repeat > 1 else ''}` in {(time.perf_counter() - t_all)/60:.1f} min on "
         f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB (torch {m['torch']}). Plate: synthetic `{a.preset}`{f' with {a.sites} fields a well' if a.sites else ''}, {n_fields} fields of (Z, C, Y, X) {fs} "
         f"at {pl.voxel_size_um} µm, {n_cells} cells cropped. workers 0: this process, torch on all cores; N >= 1: a local Dask cluster of N "
         + ("one-thread processes started before the stages and kept running (gradcamo imported on every worker); `start_s`: that start, the mean over "
            "the two starts (segment and crops; score), not in the stages' times." if a.running else "one-thread processes (its start included)."), "",
         mdt(tab.round(3)), "",
+        *([f"Each stage {a.repeat} times on the running 1- and 2-worker clusters (the medians above; the first call of score on a cluster "
+           "includes the workers' loading of the model), seconds: " + "; ".join(f"{st} {w} worker{'s' if w > 1 else ''}: " + ", ".join(f"{v:.1f}" for v in reps[w, st])
+           for st in ("segment", "crop", "crop_zarr", "score") for w in (1, 2)) + ".", ""] if a.repeat > 1 else []),
         f"Outputs identical to the serial run's: masks (bytes) {same['masks']}, crop stores (bytes) {same['crops']}, zarr crop stores (arrays) {same['zarr']}; score tables identical for 1 and 2 workers: "
         f"{same['scores_among_workers']}, and within {score_diff:.1e} of the serial run's (torch's 2-thread convolutions round differently from a 1-thread worker's).", "",
         f"Goal (#18): 2 workers >= 1.7x 1 worker. Measured: segment {two.segment_speedup_vs_1:.2f}x, crop {two.crop_speedup_vs_1:.2f}x "

@@ -293,12 +293,15 @@ class PooledBatchNorm3d(torch.nn.BatchNorm3d):
         import torch.distributed as td
         if not (self.training and torch.is_grad_enabled() and td.is_available() and td.is_initialized() and td.get_world_size() > 1):
             return super().forward(x)
-        from torch.distributed.nn.functional import all_reduce
+        import warnings
+        from torch.distributed.nn.functional import all_reduce    # differentiable: the backward adds the gradients over processes
         dims, shape, xf = [0, *range(2, x.dim())], (1, -1) + (1,)*(x.dim() - 2), x.float()
         n = xf.new_tensor([x.numel()/x.shape[1]])
-        s = all_reduce(torch.cat([xf.sum(dims), n]))                   # sums and count over every process's share
-        mean, n = s[:-1]/s[-1], s[-1]
-        var = all_reduce((xf - mean.view(shape)).square().sum(dims))/n   # two passes: no cancellation in E[x^2] - E[x]^2
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "torch.distributed.nn.functional", FutureWarning)   # deprecated, see above
+            s = all_reduce(torch.cat([xf.sum(dims), n]))               # sums and count over every process's share
+            mean, n = s[:-1]/s[-1], s[-1]
+            var = all_reduce((xf - mean.view(shape)).square().sum(dims))/n   # two passes: no cancellation in E[x^2] - E[x]^2
         if self.track_running_stats:
             with torch.no_grad():
                 self.num_batches_tracked.add_(1)
