@@ -10,6 +10,7 @@ synthetic 3D stack, each at the voxel size that makes its median nucleus 9 µm. 
 processes (on the GPU when there is one). Writes a JSON of every row and bench/NUCLEUS_RECIPE.md.
 
 Run: .venv/bin/python bench/nucleus_recipe.py [--recipes today full64 full128] [--seeds 1000 1001 1002] [--procs 9] [--epochs N]
+     (--keep DIR keeps each trained model in DIR/<recipe>_<seed>/)
      .venv/bin/python bench/nucleus_recipe.py --from-json bench/nucleus_recipe.json   (the markdown again, from the rows)
 """
 import argparse, json, os, shutil, tempfile, time
@@ -31,7 +32,7 @@ RECIPES = {"today": dict(scale=0.5, bsize=64, varied=1000),      # 1 µm/px, 64 
            "flattest": dict(scale=0.5, bsize=64, varied=1000, draw=dict(closest=0.3, dome=0.0))}   # both (bench/NUCLEUS_MERGES.md: the real
                                                                                 # merged pairs touch widely, with no dip between them)
 
-def one(name, seed, epochs, threads, scratch, varied=None):
+def one(name, seed, epochs, threads, scratch, varied=None, keep=None):
     import torch
     torch.set_num_threads(threads)
     from gradcamo.segment import SEG_RECIPE, train_segmenter, real_scores
@@ -43,6 +44,7 @@ def one(name, seed, epochs, threads, scratch, varied=None):
         rows = [dict(recipe=name, seed=seed, sample=r.sample, mode=r.mode, ap50=r.ap50, ap75=r.ap75, n_true=r.n_true, n_pred=r.n_pred,
                      splits=r.splits, merges=r.merges, train_s=t_train, score_s=time.time() - t0) for r in real.itertuples()]
         print(json.dumps(rows[0]), flush=True)
+        if keep: shutil.copytree(d/"cache"/"segmenters", Path(keep)/f"{name}_{seed}")   # the trained model, for other measurements
         return rows
     finally:
         shutil.rmtree(d, ignore_errors=True)
@@ -68,12 +70,12 @@ def render(d: dict) -> list:
 
 def pooled(runs: list) -> list:
     "Every run's rows pooled per machine kind (the GPU, or the CPU) and recipe: AP@0.5 mean, min and max over all the seeds measured."
-    r = pd.concat([pd.DataFrame(d["rows"]).assign(machine=d["machine"]["gpu"] or d["machine"]["cpu"]) for d in runs])
+    r = pd.concat([pd.DataFrame(d["rows"]).assign(machine=d["machine"]["gpu"] or d["machine"]["cpu"], epochs=d["epochs"]) for d in runs])
     r["case"] = r["sample"] + " " + r["mode"]
-    agg = r.groupby(["machine", "recipe", "case"], sort=False).ap50.agg(["mean", "min", "max"]).unstack("case")
+    agg = r.groupby(["machine", "recipe", "epochs", "case"], sort=False).ap50.agg(["mean", "min", "max"]).unstack("case")
     agg.columns = [f"{c} AP50 {s}" for s, c in agg.columns]
-    agg["seeds"] = r.groupby(["machine", "recipe"], sort=False).seed.nunique()
-    return ["## All runs pooled, per machine and recipe", "",
+    agg["seeds"] = r.groupby(["machine", "recipe", "epochs"], sort=False).seed.nunique()
+    return ["## All runs pooled, per machine, recipe and training length", "",
             "The sections below, their rows pooled: AP@0.5 mean, min and max over every seed measured on that kind of machine "
             "(a GPU and a CPU train apart after the first steps, and two CPU kinds round differently, so machines are not pooled).", "",
             md_table(agg.sort_index(axis=1)), ""]
@@ -84,6 +86,7 @@ if __name__ == "__main__":
     ap.add_argument("--epochs", type=int, default=PRESETS["quick"]["seg_epochs_nucleus"]); ap.add_argument("--procs", type=int, default=1)
     ap.add_argument("--from-json", nargs="+", default=None, help="only render the markdown, one section per JSON this script wrote")
     ap.add_argument("--varied", type=int, default=None, help="override the recipes' number of varied images (a smoke test)")
+    ap.add_argument("--keep", default=None, help="copy each trained model into KEEP/<recipe>_<seed>/ (default: removed with the scratch folder)")
     ap.add_argument("--json", default=str(Path(__file__).with_name("nucleus_recipe.json"))); ap.add_argument("--out", default=str(Path(__file__).with_name("NUCLEUS_RECIPE.md")))
     a = ap.parse_args()
     if a.from_json: runs = [json.loads(Path(f).read_text()) for f in a.from_json]
@@ -97,7 +100,7 @@ if __name__ == "__main__":
         scratch = tempfile.mkdtemp(prefix="nucleus-recipe-")
         try:
             with ProcessPoolExecutor(a.procs, mp_context=get_context("spawn")) as ex:
-                for f in as_completed([ex.submit(one, n, s, a.epochs, threads, scratch, a.varied) for n, s in jobs]):
+                for f in as_completed([ex.submit(one, n, s, a.epochs, threads, scratch, a.varied, a.keep) for n, s in jobs]):
                     rows += f.result(); save()          # each finished training kept, whatever stops the rest
         finally: shutil.rmtree(scratch, ignore_errors=True)
         save(); runs = [run()]

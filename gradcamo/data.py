@@ -464,7 +464,7 @@ PRESETS = {
                   reg_lams=(1.0,), ig_lams=(1.0,), rxrx1=dict(cell_types=("HUVEC", "U2OS"), wells=4, sites=2, size=256)),
     "quick": dict(plate=dict(compounds={"Stavudine": [10.0, 100.0]}, wells_per_treatment=4, sites_per_well=2,
                              field_shape=(32, 192, 192), cells_per_field=30.0, effect=3.0),
-                  seg_preset="quick", seg_epochs=60, seg_epochs_nucleus=100, epochs=6, scale=1, seeds=3, ssl_epochs=1, reg_lams=(10.0,), ig_lams=(),
+                  seg_preset="quick", seg_epochs=60, seg_epochs_nucleus=101, epochs=6, scale=1, seeds=3, ssl_epochs=1, reg_lams=(10.0,), ig_lams=(),   # 101: past 100 cellpose anneals its learning rate (02)
                   disk_gib=7.0,   # `du -sh` of a whole quick reproduce's data: 5.5-5.9 GB (`gradcamo reproduce` warns with less free)
                   rxrx1=dict(cell_types=("HEPG2", "HUVEC", "RPE", "U2OS"), wells=6, sites=2, size=512)),
     "paper": dict(plate=dict(compounds={"Stavudine": [10.0, 30.0, 100.0], "Tunicamycin": [0.3, 1.0, 3.0]}, wells_per_treatment=8,

@@ -15,10 +15,10 @@ from .data import Plate, InputError, write_stack, read_stack, CHANNELS, atomic_w
 from .data import dask_client, field_map, process_cached
 
 # %% auto #0
-__all__ = ['SEG_RECIPE', 'PRETRAINED', 'EXPECTED_DIAMETER_UM', 'cache_dir', 'seg_input', 'varied_nuclei', 'train_segmenter',
-           'SegmenterError', 'resolve_model', 'load_model', 'mask_qc', 'check_qc', 'segment_field', 'segment',
-           'instance_scores', 'plate_scores', 'plot_masks', 'stardist_samples', 'declared_voxel', 'sample_plate',
-           'real_scores', 'plot_real']
+__all__ = ['SEG_RECIPE', 'PRETRAINED', 'EXPECTED_DIAMETER_UM', 'cache_dir', 'seg_input', 'varied_nuclei', 'segmenter_settings',
+           'train_segmenter', 'SegmenterError', 'resolve_model', 'load_model', 'mask_qc', 'check_qc', 'segment_field',
+           'segment', 'instance_scores', 'plate_scores', 'plot_masks', 'stardist_samples', 'declared_voxel',
+           'sample_plate', 'real_scores', 'plot_real']
 
 # %% ../nbs/02_segment.ipynb #397c611f
 def cache_dir(path=None) -> Path:
@@ -131,6 +131,17 @@ def _train_slices(table, target, scale, every=2):
             Y.append(relabel_sequential(lab[z][::step, ::step])[0].astype(np.int32))
     return X, Y
 
+def segmenter_settings(target: str = "cell", preset: str = "quick", seed: int = 1000, epochs: int = PRESETS["quick"]["seg_epochs"]) -> tuple[dict, str]:
+    "The offline segmenter's training settings and its cache name, `cellpose_<target>_<key>` (the key a hash of the settings)."
+    from cellpose import version as cp_version
+    from gradcamo.synth import make_config
+    r = SEG_RECIPE[target]
+    settings = dict(target=target, preset=preset, seed=seed, epochs=epochs, scale=r["scale"], cellpose=str(cp_version), varied=r["varied"],
+                    lr=0.01, wd=1e-4, bsize=r["bsize"], nimg_per_epoch=64, recipe=1,
+                    **r.get("draw", {}),
+                    plate=asdict(make_config(preset, seed=seed)))   # the preset's content: a resized preset is a new model, not a stale cache hit
+    return settings, f"cellpose_{target}_{hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]}"
+
 def train_segmenter(target: str = "cell",  # cell | nucleus
                     preset: str = "quick",  # synthetic plate preset to train on
                     seed: int = 1000,  # seed of that plate and of the training
@@ -140,18 +151,15 @@ def train_segmenter(target: str = "cell",  # cell | nucleus
                    ) -> Path:
     "Train (or fetch from the cache) a Cellpose model on synthetic ground truth; returns the model file."
     import torch
-    from cellpose import models, train, utils, dynamics, version as cp_version
+    from cellpose import models, train, utils, dynamics
     from gradcamo.synth import make_config, synth_plate
     _quiet_cellpose()
     r = SEG_RECIPE[target]
     draw = r.get("draw", {})                                          # how its varied images are drawn (none given: varied_nuclei's defaults)
-    settings = dict(target=target, preset=preset, seed=seed, epochs=epochs, scale=r["scale"], cellpose=str(cp_version), varied=r["varied"],
-                    lr=0.01, wd=1e-4, bsize=r["bsize"], nimg_per_epoch=64, recipe=1,
-                    **draw,
-                    plate=asdict(make_config(preset, seed=seed)))   # the preset's content: a resized preset is a new model, not a stale cache hit
-    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    settings, name = segmenter_settings(target, preset, seed, epochs)
+    key = name.rsplit("_", 1)[1]
     root = cache_dir(cache)
-    final = root/"segmenters"/f"cellpose_{target}_{key}"
+    final = root/"segmenters"/name
     if final.exists() and final.with_suffix(".json").exists(): return final
     if progress: print(f"training the offline {target} segmenter ({epochs} epochs on a synthetic {preset} plate, seed {seed}); cached as {final.name}")
     table = synth_plate(root/"segmenter-data"/f"{preset}_s{seed}", make_config(preset, seed=seed), n_jobs=min(2, os.cpu_count() or 1), progress=progress)
@@ -333,7 +341,8 @@ def segment(metadata,  # metadata table (or its folder) in the input format
     if progress: print(why)
     settings = dict(metadata=str(Path(pl.table_path).resolve()), model=model, mode=mode, target=target, diameter=diameter,
                     stitch_threshold=stitch_threshold, cyto=cyto, nucleus=nucleus, channels=list(pl.channels), min_volume=min_volume,
-                    seg_preset=seg_preset, seg_seed=seg_seed, seg_epochs=seg_epochs)
+                    seg_preset=seg_preset, seg_seed=seg_seed, seg_epochs=seg_epochs,
+                    segmenter=segmenter_settings(target, seg_preset, seg_seed, seg_epochs)[1] if model == "synthetic" else None)   # which offline model: a new recipe is other settings
     claim_settings(work/"segment.json", settings, "use another WORK_DIR, or delete it to start over")
     vz, vy, _ = pl.voxel_size_um
     expected = expected_diameter_um or (diameter*vy if diameter else EXPECTED_DIAMETER_UM[target])
