@@ -18,7 +18,7 @@ from .data import dask_client, field_map, process_cached
 __all__ = ['SEG_RECIPE', 'PRETRAINED', 'EXPECTED_DIAMETER_UM', 'cache_dir', 'seg_input', 'varied_nuclei', 'segmenter_settings',
            'train_segmenter', 'SegmenterError', 'resolve_model', 'load_model', 'mask_qc', 'check_qc', 'segment_field',
            'segment', 'instance_scores', 'plate_scores', 'plot_masks', 'stardist_samples', 'declared_voxel',
-           'sample_plate', 'real_scores', 'plot_real']
+           'sample_plate', 'truth_moved', 'z_extent_ratio', 'real_scores', 'plot_real']
 
 # %% ../nbs/02_segment.ipynb #397c611f
 def cache_dir(path=None) -> Path:
@@ -162,6 +162,7 @@ def train_segmenter(target: str = "cell",  # cell | nucleus
     final = root/"segmenters"/name
     if final.exists() and final.with_suffix(".json").exists(): return final
     if progress: print(f"training the offline {target} segmenter ({epochs} epochs on a synthetic {preset} plate, seed {seed}); cached as {final.name}")
+    t0 = time.perf_counter()
     table = synth_plate(root/"segmenter-data"/f"{preset}_s{seed}", make_config(preset, seed=seed), n_jobs=min(2, os.cpu_count() or 1), progress=progress)
     X, Y = _train_slices(table, target, r["scale"])
     if r["varied"]: X, Y = (a + b for a, b in zip((X, Y), varied_nuclei(r["varied"], seed=seed, px_um=make_config(preset).voxel_um[1]/r["scale"], **draw)))
@@ -179,7 +180,8 @@ def train_segmenter(target: str = "cell",  # cell | nucleus
                                           min_train_masks=1, save_path=str(tmp), model_name="model")
         final.parent.mkdir(parents=True, exist_ok=True)
         info = dict(settings, key=key, diam_mean=diam, cell_diameter_px=diam/r["scale"], n_slices=len(X),
-                    train_loss=[float(v) for v in np.asarray(tl)])
+                    train_loss=[float(v) for v in np.asarray(tl)],
+                    train_s=round(time.perf_counter() - t0, 1), train_device=str(next(net.parameters()).device))   # what training cost, read back on every cache hit
         os.replace(path, final)
         atomic_write_text(final.with_suffix(".json"), json.dumps(info, indent=1))
     finally: shutil.rmtree(tmp, ignore_errors=True)
@@ -471,11 +473,32 @@ def sample_plate(dst,  # folder to create
     return dst
 
 # %% ../nbs/02_segment.ipynb #38be899d
+def truth_moved(labels: np.ndarray,  # (Z, Y, X) true objects
+                voxels: int,  # how far each outline moves: > 0 outwards (grown), < 0 inwards (shrunk)
+               ) -> np.ndarray:
+    "The true objects with every outline moved by whole voxels (3D; a one-slice array stays in its plane): what a segmentation that far off the truth gives."
+    from skimage.segmentation import expand_labels
+    lab = np.asarray(labels)
+    if voxels >= 0: return expand_labels(lab, voxels)
+    for _ in range(-voxels): lab = np.where(find_boundaries(lab, mode="inner"), 0, lab)
+    return lab
+
+def z_extent_ratio(true_lab: np.ndarray, pred_lab: np.ndarray) -> float:
+    "Median, over the true objects that overlap a mask, of the z extent (slices) of the mask that covers most of each over its own."
+    t, p = np.asarray(true_lab), np.asarray(pred_lab)
+    both = (t > 0) & (p > 0)
+    if not both.any(): return float("nan")
+    pairs, cnt = np.unique(np.stack([t[both], p[both]]), axis=1, return_counts=True)
+    best = {}
+    for (a, b), c in zip(pairs.T, cnt): best[a] = max(best.get(a, (0, 0)), (c, b))
+    zs = lambda lab, i: np.ptp(np.flatnonzero((lab == i).any((1, 2)))) + 1
+    return float(np.median([zs(p, b)/zs(t, a) for a, (_, b) in best.items()]))
+
 def real_scores(out_dir,  # scratch folder: one small plate and work folder per sample, mode and factor
                 cache=None, seg_preset: str = "quick", seg_seed: int = 1000, seg_epochs: int = PRESETS["quick"]["seg_epochs_nucleus"],  # the offline nucleus segmenter
                 factors=(0.75, 1.0, 1.33),  # declared voxel sizes, as multiples of `declared_voxel`'s
                ) -> tuple[pd.DataFrame, dict]:
-    "The offline nucleus segmenter on `stardist_samples` (a 2D image as 3 equal slices, scored on the middle one): AP, splits and merges per sample, mode and factor; and the factor-1 results to show."
+    "The offline nucleus segmenter on `stardist_samples` (a 2D image as 3 equal slices, scored on the middle one): AP, splits, merges and (3D) masks' height over the truth's per sample, mode and factor; and the factor-1 results to show."
     rows, show = [], {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")      # the 3-slice copy of a 2D image has every nucleus 'cut by the z range': QC says so, rightly
@@ -490,7 +513,8 @@ def real_scores(out_dir,  # scratch folder: one small plate and work folder per 
                                  mode=mode, cache=cache, seg_preset=seg_preset, seg_seed=seg_seed, seg_epochs=seg_epochs, progress=False)
                     m = tifffile.imread(Path(out_dir)/f"work_real_{tag}"/t_.mask_path[0])
                     sc = instance_scores(lab[1:2], m[1:2]) if flat else instance_scores(lab, m)
-                    rows.append(dict(sample=name, mode=mode, voxel_factor=fct, voxel_um=", ".join(f"{x:.2f}" for x in v), **sc))
+                    rows.append(dict(sample=name, mode=mode, voxel_factor=fct, voxel_um=", ".join(f"{x:.2f}" for x in v), **sc,
+                                     z_ratio=float("nan") if flat else z_extent_ratio(lab, m)))
                     if fct == 1.0: show[name, mode] = (img, lab, m, sc["ap50"])
     return pd.DataFrame(rows), show
 
