@@ -15,10 +15,10 @@ from .data import Plate, InputError, write_stack, read_stack, CHANNELS, atomic_w
 from .data import dask_client, field_map, process_cached
 
 # %% auto #0
-__all__ = ['SEG_RECIPE', 'PRETRAINED', 'EXPECTED_DIAMETER_UM', 'cache_dir', 'seg_input', 'varied_nuclei', 'segmenter_settings',
-           'train_segmenter', 'SegmenterError', 'resolve_model', 'load_model', 'mask_qc', 'check_qc', 'segment_field',
-           'segment', 'instance_scores', 'plate_scores', 'plot_masks', 'stardist_samples', 'declared_voxel',
-           'sample_plate', 'truth_moved', 'z_extent_ratio', 'real_scores', 'plot_real']
+__all__ = ['SEG_RECIPE', 'PRETRAINED', 'EXPECTED_DIAMETER_UM', 'SEG_MODE', 'cache_dir', 'seg_input', 'varied_nuclei',
+           'segmenter_settings', 'train_segmenter', 'SegmenterError', 'resolve_model', 'load_model', 'mask_qc',
+           'check_qc', 'segment_field', 'segment', 'instance_scores', 'plate_scores', 'plot_masks', 'stardist_samples',
+           'declared_voxel', 'sample_plate', 'truth_moved', 'z_extent_ratio', 'real_scores', 'plot_real']
 
 # %% ../nbs/02_segment.ipynb #397c611f
 def cache_dir(path=None) -> Path:
@@ -242,6 +242,7 @@ def _use_gpu() -> bool:
 
 # %% ../nbs/02_segment.ipynb #a47cfdd3
 EXPECTED_DIAMETER_UM = {"cell": 15.0, "nucleus": 9.0}   # typical cultured cells / nuclei (HepG2, U2OS): the centre of `mask_qc`'s plausibility band
+SEG_MODE = {"cell": "stitch", "nucleus": "3d"}   # `segment`'s default mode per target: the paper's stitching for cells; cellpose's do_3D for nuclei (see 'Which mode')
 
 def mask_qc(mask: np.ndarray,  # (Z, Y, X) labels of one field
             voxel_um,  # (z, y, x) µm
@@ -328,7 +329,8 @@ def _segmenter_voxel(model: str, seg_preset: str, seg_seed: int, voxel_um) -> tu
 def segment(metadata,  # metadata table (or its folder) in the input format
             work_dir,  # where masks/ and segmentation.csv go
             model: str = "auto",  # auto (Cellpose's pretrained weights if on this machine, else synthetic) | synthetic | cellpose name | file
-            mode: str = "stitch", target: str = "cell",
+            mode: str | None = None,  # stitch (2D per slice, linked across z) | 3d (cellpose's do_3D); default: SEG_MODE of the target
+            target: str = "cell",
             diameter: float | None = None,  # cell diameter in px (default: the model's)
             stitch_threshold: float = 0.25, cyto: str = "AGP", nucleus: str = "DNA", channels=None,
             min_volume: int = 100,  # remove objects smaller than this (voxels): slivers that stitching left alone
@@ -341,6 +343,7 @@ def segment(metadata,  # metadata table (or its folder) in the input format
     work = Path(work_dir); _outside(work, pl.root); (work/"masks").mkdir(parents=True, exist_ok=True)
     model, why = resolve_model(model, target)
     if progress: print(why)
+    mode = mode or SEG_MODE.get(target, "stitch")
     settings = dict(metadata=str(Path(pl.table_path).resolve()), model=model, mode=mode, target=target, diameter=diameter,
                     stitch_threshold=stitch_threshold, cyto=cyto, nucleus=nucleus, channels=list(pl.channels), min_volume=min_volume,
                     seg_preset=seg_preset, seg_seed=seg_seed, seg_epochs=seg_epochs,
