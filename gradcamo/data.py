@@ -505,7 +505,9 @@ def dask_client(workers: int = 0,  # N >= 1: a local Dask cluster of N worker pr
         env = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items() if k != "MALLOC_TRIM_THRESHOLD_"}
         scratch = tempfile.mkdtemp(prefix="gradcamo-dask-")              # the workers' spill folder: removed with the cluster
         try:
-            with dask.config.set({"distributed.nanny.pre-spawn-environ": env, "temporary-directory": scratch}), \
+            # worker-saturation 1.0: one field per worker thread at a time, so a worker that dies blames only the field it ran
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": env, "temporary-directory": scratch,
+                                  "distributed.scheduler.worker-saturation": 1.0}), \
                  LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None,
                               silence_logs=logging.ERROR, local_directory=scratch) as cluster, Client(cluster) as client:
                 yield client
@@ -546,7 +548,8 @@ def field_map(fn,  # fn(item, *args) -> result: a function the workers can impor
                 except KilledWorker:
                     raise InputError(f"{desc or 'dask'}: {unit} {it} killed its Dask worker every time it was tried (out of memory, or a crash). "
                                      "Give the workers more memory (fewer --workers on this machine, or --memory-limit on `dask worker`), "
-                                     "then rerun: the finished ones are kept.") from None
+                                     "then rerun: the finished ones are kept. (With --scheduler, whose workers may run several fields at once, "
+                                     f"the cause may be a {unit} that shared the worker with it.)") from None
                 bar.update(); yield it, r
         finally:
             for f in futs: f.cancel()
