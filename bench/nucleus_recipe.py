@@ -29,8 +29,10 @@ RECIPES = {"today": dict(scale=0.5, bsize=64, varied=1000),      # 1 µm/px, 64 
            "flat": dict(scale=0.5, bsize=64, varied=1000, draw=dict(dome=0.3)),          # today's, with flatter nuclei: no dim seam where two touch
            "flatclose": dict(scale=0.5, bsize=64, varied=1000, draw=dict(closest=0.5, dome=0.3)),
            "flatcloser": dict(scale=0.5, bsize=64, varied=1000, draw=dict(closest=0.4, dome=0.15)),   # the default since it was measured here
-           "flattest": dict(scale=0.5, bsize=64, varied=1000, draw=dict(closest=0.3, dome=0.0))}   # both (bench/NUCLEUS_MERGES.md: the real
+           "flattest": dict(scale=0.5, bsize=64, varied=1000, draw=dict(closest=0.3, dome=0.0)),   # both (bench/NUCLEUS_MERGES.md: the real
                                                                                 # merged pairs touch widely, with no dip between them)
+           "flatcloser_orth": dict(scale=0.5, bsize=64, varied=1000, draw=dict(closest=0.4, dome=0.15), orthogonal=6)}   # flatcloser, and every
+                                                # 6th xz and yz plane of the plate (isotropic at 1 µm): the views cellpose's 3D mode also segments
 
 def one(name, seed, epochs, threads, scratch, varied=None, keep=None):
     import torch
@@ -42,7 +44,7 @@ def one(name, seed, epochs, threads, scratch, varied=None, keep=None):
             t0 = time.time(); train_segmenter("nucleus", "quick", seed, epochs, d/"cache", progress=False); t_train = time.time() - t0
             t0 = time.time(); real, _ = real_scores(d/"real", cache=d/"cache", seg_preset="quick", seg_seed=seed, seg_epochs=epochs, factors=(1.0,))
         rows = [dict(recipe=name, seed=seed, sample=r.sample, mode=r.mode, ap50=r.ap50, ap75=r.ap75, n_true=r.n_true, n_pred=r.n_pred,
-                     splits=r.splits, merges=r.merges, train_s=t_train, score_s=time.time() - t0) for r in real.itertuples()]
+                     splits=r.splits, merges=r.merges, z_ratio=r.z_ratio, train_s=t_train, score_s=time.time() - t0) for r in real.itertuples()]
         print(json.dumps(rows[0]), flush=True)
         if keep: shutil.copytree(d/"cache"/"segmenters", Path(keep)/f"{name}_{seed}")   # the trained model, for other measurements
         return rows
@@ -64,7 +66,7 @@ def render(d: dict) -> list:
          f"(torch {m['torch']}, cellpose {m['cellpose']}); {d['epochs']} epochs, {len(r.groupby(['recipe', 'seed']))} trainings {d['procs']} at a time "
          f"(the seconds are per training under that load: plate, varied images, flows, training). Recipes (`SEG_RECIPE['nucleus']`):", ""]
     L += [f"- `{n}`: {v}" for n, v in d["recipes"].items()]
-    L += ["", md_table(r[["recipe", "seed", "sample", "mode", "ap50", "ap75", "n_true", "n_pred", "splits", "merges", "train_s"]], index=False), "",
+    L += ["", md_table(r[[c for c in ["recipe", "seed", "sample", "mode", "ap50", "ap75", "n_true", "n_pred", "splits", "merges", "z_ratio", "train_s"] if c in r]], index=False), "",
           "Per recipe over seeds (AP@0.5 mean, min, max):", "", md_table(agg.sort_index(axis=1)), ""]
     return L
 
