@@ -31,8 +31,10 @@ RECIPES = {"today": dict(scale=0.5, bsize=64, varied=1000),      # 1 µm/px, 64 
            "flatcloser": dict(scale=0.5, bsize=64, varied=1000, draw=dict(closest=0.4, dome=0.15)),   # the default since it was measured here
            "flattest": dict(scale=0.5, bsize=64, varied=1000, draw=dict(closest=0.3, dome=0.0)),   # both (bench/NUCLEUS_MERGES.md: the real
                                                                                 # merged pairs touch widely, with no dip between them)
-           "flatcloser_orth": dict(scale=0.5, bsize=64, varied=1000, draw=dict(closest=0.4, dome=0.15), orthogonal=6)}   # flatcloser, and every
+           "flatcloser_orth": dict(scale=0.5, bsize=64, varied=1000, draw=dict(closest=0.4, dome=0.15), orthogonal=6),   # flatcloser, and every
                                                 # 6th xz and yz plane of the plate (isotropic at 1 µm): the views cellpose's 3D mode also segments
+           "flatcloser_orth_zblur": dict(scale=0.5, bsize=64, varied=1000, draw=dict(closest=0.4, dome=0.15), orthogonal=6, z_blur=4.0)}   # and
+                                                # each plate field blurred along z (sigma up to 4 µm, a widefield stack's axial blur)
 
 def one(name, seed, epochs, threads, scratch, varied=None, keep=None):
     import torch

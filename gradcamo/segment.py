@@ -18,7 +18,8 @@ from .data import dask_client, field_map, process_cached
 __all__ = ['SEG_RECIPE', 'PRETRAINED', 'EXPECTED_DIAMETER_UM', 'SEG_MODE', 'cache_dir', 'seg_input', 'varied_nuclei',
            'segmenter_settings', 'train_segmenter', 'SegmenterError', 'resolve_model', 'load_model', 'mask_qc',
            'check_qc', 'segment_field', 'segment', 'instance_scores', 'plate_scores', 'plot_masks', 'stardist_samples',
-           'declared_voxel', 'sample_plate', 'truth_moved', 'z_extent_ratio', 'real_scores', 'plot_real']
+           'declared_voxel', 'sample_plate', 'truth_moved', 'z_extent_ratio', 'halfmax_extent', 'real_scores',
+           'plot_real']
 
 # %% ../nbs/02_segment.ipynb #397c611f
 def cache_dir(path=None) -> Path:
@@ -116,8 +117,11 @@ def _cellpose_bars(show: bool):
     with patch.object(utils, "trange", plain), patch.object(dynamics, "trange", plain): yield
 
 def _train_slices(table, target, scale, every=2,
-                  orthogonal: int = 0):  # N > 0: also every Nth xz and yz plane of each field, made isotropic at the working pixel size
+                  orthogonal: int = 0,  # N > 0: also every Nth xz and yz plane of each field, made isotropic at the working pixel size
+                  z_blur: float = 0.0,  # > 0: each field blurred along z by a Gaussian of sigma drawn from [0, z_blur] µm (axial blur beyond the plate's)
+                  seed: int = 0):  # of the z_blur draws
     "2D training slices and labels from a synthetic plate's truth, at `scale` times its resolution (xy planes; with `orthogonal`, xz and yz too)."
+    from scipy import ndimage as ndi
     from skimage.transform import rescale
     pl = Plate(table)
     truth = Path(pl.root)/"truth"/("labels" if target == "cell" else "nuclei")
@@ -126,6 +130,7 @@ def _train_slices(table, target, scale, every=2,
     for i in range(len(pl)):
         img = seg_input(pl.read(i), pl.channels, target)
         lab = tifffile.imread(truth/f"{pl.fields.key[i]}.tif")
+        if z_blur: img = ndi.gaussian_filter1d(img.astype(np.float32), np.random.default_rng([seed, i]).uniform(0, z_blur)/pl.voxel_size_um[0], axis=0)
         for z in range(0, img.shape[0], every):
             if lab[z].max() == 0: continue
             X.append(rescale(img[z], scale, channel_axis=0, anti_aliasing=True).astype(np.float32))
@@ -148,7 +153,7 @@ def segmenter_settings(target: str = "cell", preset: str = "quick", seed: int = 
     r = SEG_RECIPE[target]
     settings = dict(target=target, preset=preset, seed=seed, epochs=epochs, scale=r["scale"], cellpose=str(cp_version), varied=r["varied"],
                     lr=0.01, wd=1e-4, bsize=r["bsize"], nimg_per_epoch=64, recipe=1,
-                    **r.get("draw", {}), **({"orthogonal": r["orthogonal"]} if r.get("orthogonal") else {}),   # absent: the caches made before it keep their names
+                    **r.get("draw", {}), **{k: r[k] for k in ("orthogonal", "z_blur") if r.get(k)},   # absent: the caches made before it keep their names
                     plate=asdict(make_config(preset, seed=seed)))   # the preset's content: a resized preset is a new model, not a stale cache hit
     return settings, f"cellpose_{target}_{hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]}"
 
@@ -174,7 +179,7 @@ def train_segmenter(target: str = "cell",  # cell | nucleus
     if progress: print(f"training the offline {target} segmenter ({epochs} epochs on a synthetic {preset} plate, seed {seed}); cached as {final.name}")
     t0 = time.perf_counter()
     table = synth_plate(root/"segmenter-data"/f"{preset}_s{seed}", make_config(preset, seed=seed), n_jobs=min(2, os.cpu_count() or 1), progress=progress)
-    X, Y = _train_slices(table, target, r["scale"], orthogonal=r.get("orthogonal", 0))
+    X, Y = _train_slices(table, target, r["scale"], orthogonal=r.get("orthogonal", 0), z_blur=r.get("z_blur", 0.0), seed=seed)
     if r["varied"]: X, Y = (a + b for a, b in zip((X, Y), varied_nuclei(r["varied"], seed=seed, px_um=make_config(preset).voxel_um[1]/r["scale"], **draw)))
     diam = float(np.mean([utils.diameters(y)[0] for y in Y if y.max() > 0]))
     torch.manual_seed(seed); np.random.seed(seed)
@@ -511,6 +516,26 @@ def z_extent_ratio(true_lab: np.ndarray, pred_lab: np.ndarray) -> float:
     bt, bp = find_objects(t), find_objects(p)                         # each label's bounding box: its z extent in slices
     zs = lambda boxes, i: boxes[i - 1][0].stop - boxes[i - 1][0].start
     return float(np.median([zs(bp, b)/zs(bt, a) for a, (_, b) in best.items()]))
+
+def halfmax_extent(image: np.ndarray,  # (Z, Y, X) one channel
+                   labels: np.ndarray,  # (Z, Y, X) its true objects
+                  ) -> dict:
+    "How much taller and wider than its truth each object looks: median, over objects whose centre voxel is theirs and that the stack's z ends do not cut, of the run of voxels above half the object's peak through its centre (background: the image's 5th percentile), along z and along x, over the object's own extent."
+    from scipy import ndimage as ndi
+    a = np.asarray(image, np.float32) - np.percentile(image, 5)
+    def run(p, c):                                                    # voxels above half p[c], around c
+        lo = hi = c
+        while lo > 0 and p[lo - 1] > p[c]/2: lo -= 1
+        while hi < len(p) - 1 and p[hi + 1] > p[c]/2: hi += 1
+        return hi - lo + 1
+    rz, rx = [], []
+    for i, sl in enumerate(ndi.find_objects(labels), 1):
+        if sl is None or sl[0].start == 0 or sl[0].stop == labels.shape[0]: continue
+        z, y, x = (int(round(v)) for v in ndi.center_of_mass(labels[sl] == i))
+        z, y, x = z + sl[0].start, y + sl[1].start, x + sl[2].start
+        if labels[z, y, x] != i: continue
+        rz.append(run(a[:, y, x], z)/(sl[0].stop - sl[0].start)); rx.append(run(a[z, y, :], x)/(sl[2].stop - sl[2].start))
+    return dict(n=len(rz), z=float(np.median(rz)) if rz else float("nan"), x=float(np.median(rx)) if rx else float("nan"))
 
 def real_scores(out_dir,  # scratch folder: one small plate and work folder per sample, mode and factor
                 cache=None, seg_preset: str = "quick", seg_seed: int = 1000, seg_epochs: int = PRESETS["quick"]["seg_epochs_nucleus"],  # the offline nucleus segmenter
