@@ -520,7 +520,7 @@ def z_extent_ratio(true_lab: np.ndarray, pred_lab: np.ndarray) -> float:
 def halfmax_extent(image: np.ndarray,  # (Z, Y, X) one channel
                    labels: np.ndarray,  # (Z, Y, X) its true objects
                   ) -> dict:
-    "How much taller and wider than its truth each object looks: median, over objects whose centre voxel is theirs and that the stack's z ends do not cut, of the run of voxels above half the object's peak through its centre (background: the image's 5th percentile), along z and along x, over the object's own extent."
+    "How much taller and wider than its truth each object looks: median, over objects whose centre voxel is theirs and that the stack's z ends do not cut, of the run of voxels through its centre above half the centre voxel's value (background: the image's 5th percentile), along z and along x, over the object's own extent."
     from scipy import ndimage as ndi
     a = np.asarray(image, np.float32) - np.percentile(image, 5)
     def run(p, c):                                                    # voxels above half p[c], around c
