@@ -277,23 +277,48 @@ class CropStore:
         return x.astype(np.float32, copy=False), l
 
 # %% ../nbs/03_crop.ipynb #56114c7d
+def _background_pool(store, seed: int = 0, chunk: int = 64, n: int = 200_000) -> list:
+    "Per channel, up to `n` background voxel values (label 0, not exactly 0) drawn evenly from every chunk of crops of `store`."
+    starts = range(0, len(store), chunk); per = -(-n//len(starts)); pool = None
+    rng = np.random.default_rng([seed, len(store)])
+    for i in starts:
+        x, l = store.read(np.arange(i, min(i + chunk, len(store))))
+        x = np.moveaxis(x, 1, 0)[:, l == 0]                         # (C, background voxels of this chunk)
+        vals = [v[v != 0] for v in x]
+        vals = [rng.choice(v, min(per, len(v)), replace=False) if len(v) else v for v in vals]
+        pool = vals if pool is None else [np.concatenate([p, v]) for p, v in zip(pool, vals)]
+    if any(len(p) == 0 for p in pool): raise InputError(f"{store.dir}: no background voxels to draw a fill from (every crop voxel is in a cell or exactly 0).")
+    return pool
+
 def mask_crops(work_dir,  # a WORK_DIR with crops/
                dst,  # the new WORK_DIR with masked crops
-               keep: str = "cell",  # cell: every voxel outside the cell of interest set to 0; outside: the cell's own voxels set to 0
+               keep: str = "cell",  # cell: every voxel outside the cell of interest removed; outside: the cell's own voxels removed
+               fill: str = "zero",  # what a removed voxel becomes: zero (the normalised background level); noise (drawn from the plate's pooled background); level (that background's median)
+               seed: int = 0,  # the draws of `fill="noise"`
                chunk: int = 64, progress: bool = True) -> Path:
     "A copy of WORK_DIR's crops showing only the cell of interest (DeepProfiler's `mask_objects`), or everything but it; label crops and split as the source's."
     from tqdm.auto import tqdm
     if keep not in ("cell", "outside"): raise InputError(f"keep must be 'cell' or 'outside', got {keep!r}.")
+    if fill not in ("zero", "noise", "level"): raise InputError(f"fill must be 'zero', 'noise' or 'level', got {fill!r}.")
     src, w = Path(work_dir), Path(dst); out = w/"crops"/"images.npy"
     if src.resolve() == w.resolve(): raise InputError(f"{dst}: masked crops need another WORK_DIR than their source.")
+    (w/"crops").mkdir(parents=True, exist_ok=True)
+    claim_settings(w/"mask.json", dict(source=str(src.resolve()), keep=keep) | (dict(fill=fill, seed=seed) if fill != "zero" else {}),
+                   f"mask into another WORK_DIR, or delete {w}")      # before the shortcut below: a finished copy made otherwise is refused too
     if out.exists(): return w                                          # done before (written last, see below)
-    store = CropStore(src); (w/"crops").mkdir(parents=True, exist_ok=True)
-    claim_settings(w/"mask.json", dict(source=str(src.resolve()), keep=keep), f"mask into another WORK_DIR, or delete {w}")
+    store = CropStore(src)
+    pool = _background_pool(store, seed, chunk) if fill != "zero" else None
+    if fill == "level": pool = [np.full(1, np.median(p), p.dtype) for p in pool]   # one value per channel: every draw is it
     tmp = w/"crops"/".images.npy.part"          # not `atomic_path`: a memmap filled chunk by chunk, renamed only once complete
     arr = new_npy(tmp, store.images.shape, np.float16)      # npy whatever the source's store (a zarr source's decoded values)
     for i in tqdm(range(0, len(store), chunk), desc="mask", disable=not progress):
         x, l = store.read(np.arange(i, min(i + chunk, len(store))))
-        arr[i:i + chunk] = x*((l == 1) if keep == "cell" else (l != 1))[:, None]
+        gone = np.broadcast_to(((l != 1) if keep == "cell" else (l == 1))[:, None], x.shape)
+        x = np.where(gone, 0, x)
+        if pool is not None:
+            rng = np.random.default_rng([seed, i])                 # per chunk: the same draws however the run is cut
+            for c in range(x.shape[1]): x[:, c][gone[:, c]] = rng.choice(pool[c], int(gone[:, c].sum()))
+        arr[i:i + chunk] = x
     arr.flush(); del arr
     if not (w/"crops"/"labels.npy").exists():
         if store.fmt == "npy": (w/"crops"/"labels.npy").symlink_to((src/"crops"/"labels.npy").resolve())
