@@ -9,7 +9,7 @@ candidate CAMs: removed voxels at 0 (`fill="zero"`, 06's), and drawn from the pl
 
 Run after `gradcamo reproduce --preset quick` (it reuses that run's confounded plate, split and zero-fill models):
      python bench/fill_calibration.py --data runs/quick/data --out fill.json [--seeds 0 1 2]
-     python bench/fill_calibration.py --render fill.json > bench/FILL_CALIBRATION.md
+     python bench/fill_calibration.py --render fill.json [more.json ...] > bench/FILL_CALIBRATION.md   (runs' rows together)
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -25,12 +25,13 @@ def render(res: dict) -> str:
     tab = d.groupby(["fill", "layer", "method", "upsampling"], sort=False).agg(
         ceiling=("ceiling", "mean"), ceiling_min=("ceiling", "min"), floor=("floor", "mean"), floor_max=("floor", "max"),
         range=("range", "mean"), range_min=("range", "min")).reset_index()
-    acc = pd.DataFrame(res["acc"]).groupby(["fill", "kind"]).acc.agg(["mean", "min", "max"]).reset_index()
+    acc = pd.DataFrame(res["acc"]).groupby(["fill", "kind"], sort=False).acc.agg(["mean", "min", "max", "count"]).reset_index()
     m = res["machine"]; best = {f: g.loc[g["range"].idxmax()] for f, g in tab.groupby("fill", sort=False)}
     dflt = tab[(tab.layer == res["layer"]) & (tab.method == res["method"]) & (tab.upsampling == res["upsampling"])].set_index("fill")
     lines = [f"# 06's calibration with the removed voxels at zero, drawn from the background, or at its level\n",
              f"Made {res['when']} by `python bench/fill_calibration.py` on {m['cpu']}, {m['cores']} cores, torch {m['torch']}; the quick "
-             f"run's confounded plate and split (`{res['data']}`), {len(res['seeds'])} training seeds {res['seeds']}, {res['epochs']} epochs, "
+             f"run's confounded plate and split (`{res['data']}`), training seeds by fill: "
+             + ", ".join(f"{f} {sorted(set(g.seed))}" for f, g in pd.DataFrame(res["acc"]).groupby("fill", sort=False)) + f"; {res['epochs']} epochs, "
              f"every candidate CAM of 06 scored on the test wells ({res['n_cells']} cells per model). Took {res['minutes']:.0f} min.\n",
              f"- The project's CAM ({res['method']} at `{res['layer']}`, {res['upsampling']}), by fill: " + "; ".join(
                  f"{f}: ceiling {r['ceiling']:.3f} (worst seed {r['ceiling_min']:.3f}), floor {r['floor']:.3f} (worst {r['floor_max']:.3f})"
@@ -48,7 +49,9 @@ def main():
     ap.add_argument("--fills", nargs="+", default=["zero", "noise", "level"])
     a = ap.parse_args()
     if a.render:
-        print(render(json.loads(Path(a.render[0]).read_text()))); return
+        runs = [json.loads(Path(f).read_text()) for f in a.render]   # several runs (e.g. other fills or seeds): their rows together
+        res = runs[0] | dict(rows=[r for x in runs for r in x["rows"]], acc=[r for x in runs for r in x["acc"]], minutes=sum(x["minutes"] for x in runs))
+        print(render(res)); return
     import pandas as pd
     from _common import machine
     from gradcamo.data import PRESETS, TEST_FRAC, CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE
