@@ -10,6 +10,7 @@ candidate CAMs: removed voxels at 0 (`fill="zero"`, 06's), and drawn from the pl
 Run after `gradcamo reproduce --preset quick` (it reuses that run's confounded plate, split and zero-fill models):
      python bench/fill_calibration.py --data runs/quick/data --out fill.json [--seeds 0 1 2]
      python bench/fill_calibration.py --render fill.json [more.json ...] > bench/FILL_CALIBRATION.md   (runs' rows together)
+bench/FILL_CALIBRATION.md: --render bench/fill_calibration_cpu.json (zero, noise; 3 seeds) bench/fill_calibration_cpu_level.json (level; seed 0)
 """
 import argparse, json, sys, time
 from pathlib import Path
