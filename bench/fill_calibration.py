@@ -16,7 +16,7 @@ import argparse, json, sys, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1])); sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-CANDS = [(l, m, u) for l in ("_conv_stem", "_blocks.0", "_blocks.1", "_blocks.2") for m in ("gradcam", "hirescam") for u in ("trilinear", "nearest")]
+LAYERS = ("_conv_stem", "_blocks.0", "_blocks.1", "_blocks.2")   # 06's candidate layers (with every own CAM and upsampling)
 
 def render(res: dict) -> str:
     import pandas as pd
@@ -58,7 +58,8 @@ def main():
     from gradcamo.data import PRESETS, TEST_FRAC, CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE
     from gradcamo.crop import synthetic_names, mask_crops
     from gradcamo.train import linked_work, train
-    from gradcamo.cam import score_candidates
+    from gradcamo.cam import score_candidates, OWN_CAMS, UPSAMPLINGS
+    cands = [(l, m, u) for l in LAYERS for m in OWN_CAMS for u in UPSAMPLINGS]
     t_all = time.perf_counter(); epochs, scale = PRESETS["quick"]["epochs"], PRESETS["quick"]["scale"]
     wc = synthetic_names(a.data, "quick", 0, confound=1.0, confound_kinds=("background",))[1]     # 06's confounded plate (seed 0)
     if not (wc/"split.csv").exists(): sys.exit(f"{wc}: not found or without its split; run `gradcamo reproduce --preset quick` first.")
@@ -70,10 +71,10 @@ def main():
                method=CAM_METHOD, upsampling=CAM_UPSAMPLE, rows=[], acc=[])
     for (f, k), b in bases.items():
         for s in a.seeds:
-            d = b if s == a.seeds[0] else linked_work(b, b.with_name(f"{b.name}_seed{s}"))   # 06's layout: the first seed in the plate's own folder
+            d = b if s == 0 else linked_work(b, b.with_name(f"{b.name}_seed{s}"))   # 06's layout: seed 0 in the plate's own folder
             h = train(d, epochs, 16, scale=scale, seed=s, test_frac=TEST_FRAC, resume=True, progress=False)
             res["acc"].append(dict(fill=f, kind=k, seed=s, acc=float(h.test_acc.iloc[-1])))
-            sc = score_candidates(d, CANDS, split="test", progress=False, write=False)
+            sc = score_candidates(d, cands, split="test", progress=False, write=False)
             res["n_cells"] = int(next(iter(sc.values()))[1]["n_cells"])
             for c, (_, summ) in sc.items():
                 res["rows"].append(dict(fill=f, kind=k, seed=s, layer=c[0], method=c[1], upsampling=c[2], value=float(summ["gradcamo_mean"])))
