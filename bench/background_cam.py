@@ -111,7 +111,7 @@ def main():
     ap.add_argument("--render")
     a = ap.parse_args()
     if a.render: print(render(json.loads(Path(a.render).read_text()))); return
-    import numpy as np, pandas as pd, torch
+    import numpy as np
     from _common import machine
     from gradcamo.data import PRESETS, TEST_FRAC
     from gradcamo.crop import synthetic_crops, mask_crops
