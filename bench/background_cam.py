@@ -14,7 +14,8 @@ the clean vs the confounded model on the same images, and each on its own plate)
 
      python bench/background_cam.py --data runs/quick/data --out bg.json [--seeds 0 1 2]   (trains what is missing; about 2 min a model here)
      python bench/background_cam.py --render bg.json > bench/BACKGROUND_CAM.md
-bench/BACKGROUND_CAM.md: --render bench/background_cam_cpu.json
+     python bench/background_cam.py --data runs/quick/data --figure bench/background_cam.png   (after a run: one cell, its CAMs)
+bench/BACKGROUND_CAM.md: --render bench/background_cam_cpu.json; bench/background_cam.png: --figure
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -36,19 +37,20 @@ def smooth(cam, sigma: float):
         x = F.conv3d(F.pad(x, pad, mode="replicate"), k.view(shape))
     return x[:, 0]
 
-def readings(model_dir, data_dir=None, level_from=None):
-    "Per test cell of `data_dir` (the model's split): Grad-CAMO under every (layer, kind, ref, sigma), nearest upsampling, the predicted class as target."
-    import numpy as np, pandas as pd, torch
+def _maps(model_dir, data_dir=None, level_from=None, idx=None):
+    """Per batch of the test cells of `data_dir` (the model's split), or of the crops `idx`: positions, images, label crops and
+    {(layer, kind, ref, sigma): non-negative CAM at the crop's resolution}, nearest upsampling, the predicted class as target."""
+    import numpy as np, torch
     from gradcamo.crop import CropStore, _background_pool
     from gradcamo.train import load_checkpoint, load_split, batches, prep
-    from gradcamo.cam import gradcamo_scores, upsample
+    from gradcamo.cam import upsample
     data = Path(data_dir or model_dir); store = CropStore(data); t = load_split(data, split_from=model_dir)
     model, _, st = load_checkpoint(model_dir, None, "cpu")
     level = torch.tensor([float(np.median(p)) for p in _background_pool(CropStore(level_from or data))])   # mask_crops(fill="level")'s value, per channel, of the plate the crops came from
-    box, rows, ref = {}, [], None        # hooks, not GradCAM3D: it has no reference input (its two maps are formed the same way below)
+    box, ref = {}, None        # hooks, not GradCAM3D: it has no reference input (its two maps are formed the same way below)
     hs = [model.get_submodule(l).register_forward_hook(lambda m, i, o, l=l: box.__setitem__(l, o)) for l in LAYERS]
     try:
-        for pos, x, lab in batches(store, np.flatnonzero(t.Metadata_Split == "test"), 16):
+        for pos, x, lab in batches(store, np.flatnonzero(t.Metadata_Split == "test") if idx is None else np.asarray(idx), 16):
             xin = prep(x, st["scale"])
             if ref is None:                                     # the activations of an empty background, once
                 with torch.no_grad(): model(level.view(1, -1, 1, 1, 1).expand(1, *xin.shape[1:]).contiguous())
@@ -56,19 +58,56 @@ def readings(model_dir, data_dir=None, level_from=None):
             with torch.enable_grad():
                 out = model(xin); acts = [box[l] for l in LAYERS]; tg = out.argmax(1)
                 grads = torch.autograd.grad(out.gather(1, tg[:, None]).sum(), acts)
-            r = dict(crop_index=pos, Metadata_Plate=t.Metadata_Plate.to_numpy()[pos], Metadata_Well=t.Metadata_Well.to_numpy()[pos])
+            cams = {}
             for l, a, g in zip(LAYERS, acts, grads):
                 a = a.detach(); w = g.flatten(2).mean(-1)[..., None, None, None]
                 for kind in ("hirescam", "gradcam"):
                     for nm, aa in (("raw", a), ("bl", a - ref[l])):
                         cam = (g*aa).sum(1) if kind == "hirescam" else (w*aa).sum(1)
                         for s in SIGMAS:
-                            c = smooth(cam, s*cam.shape[-1]/(xin.shape[-1]/2)).clamp_min(0)
-                            r[f"{l}|{kind}|{nm}|{s}"] = gradcamo_scores(upsample(c, store.images.shape[2:], "nearest"), lab)["gradcamo"]
-            rows.append(pd.DataFrame(r))
+                            cams[l, kind, nm, s] = upsample(smooth(cam, s*cam.shape[-1]/(xin.shape[-1]/2)).clamp_min(0), store.images.shape[2:], "nearest")
+            yield pos, x, lab, cams
     finally:
         for h in hs: h.remove()
+
+def readings(model_dir, data_dir=None, level_from=None):
+    "Per test cell of `data_dir` (the model's split): Grad-CAMO under every (layer, kind, ref, sigma)."
+    import pandas as pd
+    from gradcamo.cam import gradcamo_scores
+    from gradcamo.train import load_split
+    t = load_split(Path(data_dir or model_dir), split_from=model_dir); rows = []
+    for pos, _, lab, cams in _maps(model_dir, data_dir, level_from):
+        r = dict(crop_index=pos, Metadata_Plate=t.Metadata_Plate.to_numpy()[pos], Metadata_Well=t.Metadata_Well.to_numpy()[pos])
+        rows.append(pd.DataFrame(r | {"|".join(map(str, k)): gradcamo_scores(c, lab)["gradcamo"] for k, c in cams.items()}))
     return pd.concat(rows, ignore_index=True)
+
+FIGURE = (("_conv_stem", "hirescam", "raw", 0), ("_blocks.0", "gradcam", "bl", 1))   # 06's reading; the one the noise fill chooses
+
+def figure(data, path):
+    "One test cell of the confounded plate (median size), seed 0: what each model sees, and its CAM under 06's reading and under the noise fill's choice."
+    import numpy as np, matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot as plt
+    from gradcamo.crop import synthetic_names, CropStore
+    from gradcamo.train import load_split
+    from gradcamo.cam import gradcamo_scores
+    wc = synthetic_names(data, "quick", 0, confound=1.0, confound_kinds=("background",))[1]
+    t = load_split(wc); te = np.flatnonzero(t.Metadata_Split == "test")
+    size = (CropStore(wc).read(te)[1] == 1).reshape(len(te), -1).sum(1)
+    i = int(te[np.argsort(size)[len(te)//2]])                              # the median-sized test cell
+    models = {"ceiling, noise fill": (wc.with_name(wc.name + "_masked_noise"), None), "floor, noise fill": (wc.with_name(wc.name + "_cellremoved_noise"), None),
+              "clean model": (synthetic_names(data, "quick", 0)[1], wc), "confounded model": (wc, None)}
+    fig, axs = plt.subplots(len(models), 1 + len(FIGURE), figsize=(3.2*(1 + len(FIGURE)), 3.0*len(models)))
+    for row, (nm, (m, d)) in zip(axs, models.items()):
+        _, x, lab, cams = next(_maps(m, d, level_from=None if nm.endswith("model") else wc, idx=[i]))
+        z = int((lab[0] == 1).sum((1, 2)).argmax())                        # the cell's widest plane
+        row[0].imshow(x[0, :, z].float().mean(0), cmap="gray"); row[0].set_title(f"{nm}: input (channel mean), z {z}", fontsize=8)
+        for ax, k in zip(row[1:], FIGURE):
+            c = cams[k][0, z]; ax.imshow(c, cmap="magma")
+            ax.set_title(f"{k[1]} {k[0]} {'background-relative' if k[2] == 'bl' else 'relative to 0'}, sigma {k[3]}\n"
+                         f"Grad-CAMO of this cell {gradcamo_scores(cams[k], lab)['gradcamo'][0]:.2f}", fontsize=8)
+        for ax in row:
+            ax.contour(lab[0, z] == 1, levels=[0.5], colors="cyan", linewidths=0.8); ax.set_xticks([]); ax.set_yticks([])
+    fig.suptitle(f"{wc.name}, test cell {i} (median size), seed-0 models; cyan: the cell's mask", fontsize=9)
+    fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
 
 def render(res: dict) -> str:
     import pandas as pd
@@ -104,15 +143,20 @@ def render(res: dict) -> str:
         f"- Readings whose clean − confounded interval excludes 0 in every seed: {len(held)} of {len(tab)}, "
         + ", ".join(f"{r.kind} at `{r.layer}` {r.ref} sigma {r.sigma}" for r in held.itertuples()) + ".",
         "- Goal of #14: ceiling >= 0.7 and floor <= 0.1 in every seed; pooled AUROC >= 0.85.\n",
+        "![one cell under the two readings](background_cam.png)\n",
+        "`background_cam.png` (`--figure`): the median-sized test cell of the confounded plate under the seed-0 models (the reference "
+        "models with the noise fill, the clean and the confounded model), 06's reading beside the noise fill's choice, in the cell's widest plane. "
+        "One cell, to see what the maps look like, not a summary: the means are the tables.\n",
         "## Test balanced accuracy of the models (3 treatments: chance 0.333)\n", md_table(acc.round(3), index=False),
         "\n## Every reading (ref bl: relative to the background; raw: relative to 0, as 06)\n", md_table(tab[cols].round(3), index=False), ""])
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data"); ap.add_argument("--out", default="bg.json"); ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--render")
+    ap.add_argument("--render"); ap.add_argument("--figure", help="a PNG: one cell under the seed-0 models of --data, 06's reading and the noise fill's choice")
     a = ap.parse_args()
     if a.render: print(render(json.loads(Path(a.render).read_text()))); return
+    if a.figure: figure(Path(a.data), a.figure); return
     import numpy as np
     from _common import machine
     from gradcamo.data import PRESETS, TEST_FRAC
