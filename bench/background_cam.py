@@ -10,7 +10,9 @@ with) are subtracted before the map is formed (`bl`), and the signed map is smoo
 (sigma in units of a stem voxel, whatever the layer), so a zero-mean response to background noise can cancel instead
 of being half kept. Same plate, split, seeds and training as 06 and bench/FILL_CALIBRATION.md; the reference models
 with each fill (zero: 06's own, reused), and the clean and confounded models of 06's experiment (per-cell AUROC of
-the clean vs the confounded model on the same images, and each on its own plate).
+the clean vs the confounded model on the same images, and each on its own plate). And the test bench/CUE_ONLY.md
+set 06's reading: a cue-only model, trained on a plate drawn like the confounded one with no treatment effect in the
+cells (it can only read the cue), against the clean model on the same images (that plate's test wells).
 
      python bench/background_cam.py --data runs/quick/data --out bg.json [--seeds 0 1 2]   (trains what is missing; about 2 min a model here)
      python bench/background_cam.py --render bg.json > bench/BACKGROUND_CAM.md
@@ -24,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1])); sys.path.insert(0,
 LAYERS = ("_conv_stem", "_blocks.0", "_blocks.1")
 SIGMAS = (0, 0.5, 1, 2)
 FILLS = ("zero", "level", "noise")
-KINDS = ("clean_own", "clean", "confounded") + tuple(f"{k}_{f}" for f in FILLS for k in ("ceiling", "floor"))
+KINDS = ("clean_own", "clean", "confounded") + tuple(f"{k}_{f}" for f in FILLS for k in ("ceiling", "floor")) + ("cueonly", "clean_on_cue")
 
 def smooth(cam, sigma: float):
     "A (B, d, h, w) map smoothed by a separable Gaussian of `sigma` voxels (edges replicated); 0: unchanged."
@@ -118,9 +120,10 @@ def render(res: dict) -> str:
     for f in FILLS: tab[f"range_{f}"] = tab[f"ceiling_{f}"] - tab[f"floor_{f}"]
     tab["worst_range"] = pd.concat([(d[f"ceiling_{f}"] - d[f"floor_{f}"]).groupby([d[k] for k in key], sort=False).min() for f in FILLS], axis=1).min(axis=1)
     tab["diff_lo_min"] = g.diff_lo.min()
+    if "cue_diff_lo" in d: tab["cue_diff_lo_min"] = g.cue_diff_lo.min()
     pooled = pd.DataFrame(res["pooled"]).set_index(key)
     tab = tab.join(pooled).reset_index()
-    cols = key + [f"{k}_{f}" for f in FILLS for k in ("ceiling", "floor")] + ["worst_range", "clean", "confounded", "diff_lo_min", "auroc_same", "auroc_own"]
+    cols = key + [f"{k}_{f}" for f in FILLS for k in ("ceiling", "floor")] + ["worst_range", "clean", "confounded", "diff_lo_min", "auroc_same", "auroc_own"] + (["clean_on_cue", "cueonly", "cue_diff_lo_min", "auroc_cue"] if "cueonly" in d else [])
     m = res["machine"]; acc = pd.DataFrame(res["acc"]).groupby("kind", sort=False).acc.agg(["mean", "min", "max", "count"]).reset_index()
     dflt = tab[(tab.layer == "_conv_stem") & (tab.kind == "hirescam") & (tab.ref == "raw") & (tab.sigma == "0")].iloc[0]
     best, top = tab.loc[tab.worst_range.idxmax()], tab.loc[tab.auroc_same.idxmax()]
@@ -129,7 +132,9 @@ def render(res: dict) -> str:
     say = lambda r: (f"{r.kind} at `{r.layer}`, {'relative to the background' if r.ref == 'bl' else 'relative to 0'}, sigma {r.sigma}: "
                      + "; ".join(f"{f} fill ceiling {r[f'ceiling_{f}']:.3f} / floor {r[f'floor_{f}']:.3f}" for f in FILLS)
                      + f"; worst range over fills and seeds {r.worst_range:.3f}; clean vs confounded model on the same images: "
-                       f"{r.clean:.3f} vs {r.confounded:.3f}, well interval's low end (worst seed) {r.diff_lo_min:.3f}, pooled per-cell AUROC {r.auroc_same:.3f} ({r.auroc_own:.3f} each on its own plate)")
+                       f"{r.clean:.3f} vs {r.confounded:.3f}, well interval's low end (worst seed) {r.diff_lo_min:.3f}, pooled per-cell AUROC {r.auroc_same:.3f} ({r.auroc_own:.3f} each on its own plate)"
+                     + (f"; clean vs cue-only model on the cue-only plate's images: {r.clean_on_cue:.3f} vs {r.cueonly:.3f}, interval's low end (worst seed) "
+                        f"{r.cue_diff_lo_min:.3f}, AUROC {r.auroc_cue:.3f}" if "cueonly" in r else ""))
     return "\n".join([
         "# 06's calibration and experiment with the CAM read relative to the plate's background\n",
         f"Made {res['when']} by `python bench/background_cam.py` on {m['cpu']}, {m['cores']} cores, torch {m['torch']}; the quick run's plates "
@@ -142,6 +147,8 @@ def render(res: dict) -> str:
         f"- Chosen as 06 chooses (the widest mean ceiling − floor) but on the noise fill alone, where no reading's reference equals the removed voxels: {say(noisy)}.",
         f"- Readings whose clean − confounded interval excludes 0 in every seed: {len(held)} of {len(tab)}, "
         + ", ".join(f"{r.kind} at `{r.layer}` {r.ref} sigma {r.sigma}" for r in held.itertuples()) + ".",
+        *([f"- Readings whose clean − cue-only interval (on the cue-only plate's images) excludes 0 in every seed: {int((tab.cue_diff_lo_min > 0).sum())} of {len(tab)}."]
+          if "cue_diff_lo_min" in tab else []),
         "- Goal of #14: ceiling >= 0.7 and floor <= 0.1 in every seed; pooled AUROC >= 0.85.\n",
         "![one cell under the two readings](background_cam.png)\n",
         "`background_cam.png` (`--figure`): the median-sized test cell of the confounded plate under the seed-0 models (the reference "
@@ -150,6 +157,19 @@ def render(res: dict) -> str:
         "## Test balanced accuracy of the models (3 treatments: chance 0.333)\n", md_table(acc.round(3), index=False),
         "\n## Every reading (ref bl: relative to the background; raw: relative to 0, as 06)\n", md_table(tab[cols].round(3), index=False), ""])
 
+def cue_plate(out):
+    "06's confounded plate drawn again with no treatment effect in the cells (effect 0): a model trained on it can only read the cue; cropped and split as 06's."
+    from dataclasses import replace
+    from gradcamo.data import TEST_FRAC
+    from gradcamo.crop import synthetic_names, crop_plate, CROP_BOX_UM, CROP_GRID
+    from gradcamo.synth import synth_plate
+    from gradcamo.train import make_split
+    p, w, cfg = synthetic_names(out, "quick", 0, confound=1.0, confound_kinds=("background",))
+    p, w = p.with_name(p.name + "_e0"), w.with_name(w.name + "_e0")
+    table = synth_plate(p, replace(cfg, effect=0.0), n_jobs=2, progress=False)
+    if not (w/"crops"/"crops.parquet").exists(): crop_plate(table, w, CROP_BOX_UM, CROP_GRID, masks_dir=Path(table).parent/"truth"/"labels", progress=False)
+    make_split(w, 0, TEST_FRAC); return w
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data"); ap.add_argument("--out", default="bg.json"); ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -157,8 +177,9 @@ def main():
     a = ap.parse_args()
     if a.render: print(render(json.loads(Path(a.render).read_text()))); return
     if a.figure: figure(Path(a.data), a.figure); return
-    import numpy as np
+    import numpy as np, pandas as pd
     from _common import machine
+    from gradcamo.data import write_table
     from gradcamo.data import PRESETS, TEST_FRAC
     from gradcamo.crop import synthetic_crops, mask_crops
     from gradcamo.train import train, make_split, linked_work
@@ -166,7 +187,7 @@ def main():
     t_all = time.perf_counter(); p, out = PRESETS["quick"], Path(a.data)
     work = synthetic_crops(out, "quick", 0)                                              # 06's clean and confounded plates (seed 0)
     wc = synthetic_crops(out, "quick", 0, confound=1.0, confound_kinds=("background",)); make_split(wc, 0, TEST_FRAC)
-    bases = dict(clean=work, confounded=wc)
+    cue = cue_plate(out); bases = dict(clean=work, confounded=wc, cueonly=cue)
     for f in FILLS:                                                                      # 06's names for zero fill: its models are reused
         for k, keep, nm in (("ceiling", "cell", "_masked"), ("floor", "outside", "_cellremoved")):
             bases[f"{k}_{f}"] = mask_crops(wc, wc.with_name(wc.name + nm + ("" if f == "zero" else f"_{f}")), keep=keep, fill=f, progress=False)
@@ -177,8 +198,10 @@ def main():
             d = b if s == 0 else linked_work(b, b.with_name(f"{b.name}_seed{s}"))   # 06's layout: seed 0 in the plate's own folder
             h = train(d, p["epochs"], 16, scale=p["scale"], seed=s, test_frac=TEST_FRAC, resume=True, progress=False)
             res["acc"].append(dict(kind=k, seed=s, acc=float(h.test_acc.iloc[-1])))
-            for kk, data in ((k, None),) if k != "clean" else (("clean_own", None), ("clean", wc)):   # the clean model also on the confounded plate's test wells
-                cells[kk, s] = readings(d, data, level_from=None if k in ("clean", "confounded") else wc)   # a masked copy: the level of the plate it was cut from
+            for kk, data in ((k, None),) if k != "clean" else (("clean_own", None), ("clean", wc), ("clean_on_cue", cue)):   # the clean model also on the other plates' test wells
+                f = d/f"bg_readings{'_on_' + data.name if data else ''}.parquet"         # kept: a rerun scores only what is new
+                if not f.exists(): write_table(readings(d, data, level_from=None if k in ("clean", "confounded", "cueonly") else wc), f)   # a masked copy: the level of the plate it was cut from
+                cells[kk, s] = pd.read_parquet(f)
             print(f"[{time.perf_counter() - t_all:6.0f} s] {k} seed {s}: test balanced accuracy {res['acc'][-1]['acc']:.3f}", flush=True)
     names = [c for c in cells["clean", a.seeds[0]].columns if "|" in c]
     for c in names:
@@ -187,9 +210,12 @@ def main():
             r = dict(key, seed=s, **{k: float(cells[k, s][c].mean()) for k in KINDS})
             cl, cf = (cells[k, s][["crop_index", "Metadata_Plate", "Metadata_Well", c]].rename(columns={c: "gradcamo"}) for k in ("clean", "confounded"))
             wb = well_bootstrap(cl, cf); r.update(diff=wb["diff"], diff_lo=wb["lo"], paired_share=share_higher(paired(cl, cf)))
+            cl, cu = (cells[k, s][["crop_index", "Metadata_Plate", "Metadata_Well", c]].rename(columns={c: "gradcamo"}) for k in ("clean_on_cue", "cueonly"))
+            wb = well_bootstrap(cl, cu); r.update(cue_diff=wb["diff"], cue_diff_lo=wb["lo"])
             res["rows"].append(r)
         pool = lambda k: np.concatenate([cells[k, s][c].dropna().to_numpy() for s in a.seeds])
-        res["pooled"].append(dict(key, auroc_same=auroc(pool("clean"), pool("confounded")), auroc_own=auroc(pool("clean_own"), pool("confounded"))))
+        res["pooled"].append(dict(key, auroc_same=auroc(pool("clean"), pool("confounded")), auroc_own=auroc(pool("clean_own"), pool("confounded")),
+                                   auroc_cue=auroc(pool("clean_on_cue"), pool("cueonly"))))
     res["n_cells"] = int(len(cells["confounded", a.seeds[0]])); res["minutes"] = (time.perf_counter() - t_all)/60
     Path(a.out).write_text(json.dumps(res, indent=1, default=float))
     print(render(res))
