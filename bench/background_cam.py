@@ -19,7 +19,7 @@ cells (it can only read the cue), against the clean model on the same images (th
      python bench/background_cam.py --data runs/quick/data --figure bench/background_cam.png   (after a run: one cell, its CAMs)
 bench/BACKGROUND_CAM.md: --render bench/background_cam_cpu.json; bench/background_cam.png: --figure
 """
-import argparse, json, sys, time
+import argparse, functools, json, sys, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1])); sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -29,26 +29,29 @@ FILLS = ("zero", "level", "noise")
 KINDS = ("clean_own", "clean", "confounded") + tuple(f"{k}_{f}" for f in FILLS for k in ("ceiling", "floor")) + ("cueonly", "clean_on_cue")
 
 def smooth(cam, sigma: float):
-    "A (B, d, h, w) map smoothed by a separable Gaussian of `sigma` voxels (edges replicated); 0: unchanged."
-    import torch, torch.nn.functional as F
+    "A (B, d, h, w) map smoothed by a Gaussian of `sigma` voxels in each spatial axis (scipy; edges replicated, cut at 3 sigma); 0: unchanged."
+    import torch
+    from scipy.ndimage import gaussian_filter
     if sigma == 0: return cam
-    r = int(-(-3*sigma//1)); k = torch.exp(-torch.arange(-r, r + 1.)**2/(2*sigma**2)); k = k/k.sum()
-    x = cam[:, None]
-    for ax in range(3):
-        shape = [1, 1, 1, 1, 1]; shape[2 + ax] = len(k); pad = [0]*6; pad[2*(2 - ax)] = pad[2*(2 - ax) + 1] = r
-        x = F.conv3d(F.pad(x, pad, mode="replicate"), k.view(shape))
-    return x[:, 0]
+    return torch.from_numpy(gaussian_filter(cam.numpy(), (0, sigma, sigma, sigma), mode="nearest", truncate=3.0))
+
+@functools.lru_cache
+def _level(plate_dir: str):
+    "Per channel, the median of a plate's pooled background voxels (`mask_crops(fill=\"level\")`'s value): read once per plate."
+    import numpy as np, torch
+    from gradcamo.crop import CropStore, _background_pool
+    return torch.tensor([float(np.median(p)) for p in _background_pool(CropStore(plate_dir))])
 
 def _maps(model_dir, data_dir=None, level_from=None, idx=None):
     """Per batch of the test cells of `data_dir` (the model's split), or of the crops `idx`: positions, images, label crops and
     {(layer, kind, ref, sigma): non-negative CAM at the crop's resolution}, nearest upsampling, the predicted class as target."""
     import numpy as np, torch
-    from gradcamo.crop import CropStore, _background_pool
+    from gradcamo.crop import CropStore
     from gradcamo.train import load_checkpoint, load_split, batches, prep
     from gradcamo.cam import upsample
     data = Path(data_dir or model_dir); store = CropStore(data); t = load_split(data, split_from=model_dir)
     model, _, st = load_checkpoint(model_dir, None, "cpu")
-    level = torch.tensor([float(np.median(p)) for p in _background_pool(CropStore(level_from or data))])   # mask_crops(fill="level")'s value, per channel, of the plate the crops came from
+    level = _level(str(level_from or data))                    # of the plate the crops came from
     box, ref = {}, None        # hooks, not GradCAM3D: it has no reference input (its two maps are formed the same way below)
     hs = [model.get_submodule(l).register_forward_hook(lambda m, i, o, l=l: box.__setitem__(l, o)) for l in LAYERS]
     try:
