@@ -52,7 +52,7 @@ def _maps(model_dir, data_dir=None, level_from=None, idx=None):
     data = Path(data_dir or model_dir); store = CropStore(data); t = load_split(data, split_from=model_dir)
     model, _, st = load_checkpoint(model_dir, None, "cpu")
     level = _level(str(level_from or data))                    # of the plate the crops came from
-    box, ref = {}, None        # hooks, not GradCAM3D: it has no reference input (its two maps are formed the same way below)
+    box, ref = {}, None        # hooks: written before GradCAM3D had a reference input; 06's calibration (GradCAM3D) reproduces this bench's per-seed ceilings and floors
     hs = [model.get_submodule(l).register_forward_hook(lambda m, i, o, l=l: box.__setitem__(l, o)) for l in LAYERS]
     try:
         for pos, x, lab in batches(store, np.flatnonzero(t.Metadata_Split == "test") if idx is None else np.asarray(idx), 16):
@@ -144,10 +144,11 @@ def render(res: dict) -> str:
         f"and split (`{res['data']}`), training seeds {res['seeds']}, {res['epochs']} epochs, test wells ({res['n_cells']} cells per model); nearest upsampling, "
         f"the predicted class as target. Took {res['minutes']:.0f} min. Means over seeds; `worst_range`: the smallest ceiling − floor over the three fills and "
         "the seeds; `diff_lo_min`: the low end of the well-bootstrap 95% interval of clean − confounded on the same images, worst seed; AUROC pooled over seeds.\n",
-        f"- 06's CAM today: {say(dflt)}.",
+        f"- 06's CAM when this was measured (HiResCAM at the stem, relative to 0; its default until then): {say(dflt)}.",
         f"- The widest worst range: {say(best)}.",
         f"- The highest pooled AUROC: {say(top)}.",
-        f"- Chosen as 06 chooses (the widest mean ceiling − floor) but on the noise fill alone, where no reading's reference equals the removed voxels: {say(noisy)}.",
+        f"- Chosen as 06 chooses (the widest mean ceiling − floor) but on the noise fill alone, where no reading's reference equals the removed voxels: {say(noisy)}. "
+        "06 now calibrates on the noise fill, with this reading among its candidates (sigma there in network-input voxels: 2 input voxels are 1 stem voxel), and it is the default (`CAM_*` in `gradcamo.data`).",
         f"- Readings whose clean − confounded interval excludes 0 in every seed: {len(held)} of {len(tab)}, "
         + ", ".join(f"{r.kind} at `{r.layer}` {r.ref} sigma {r.sigma}" for r in held.itertuples()) + ".",
         *([f"- Readings whose clean − cue-only interval (on the cue-only plate's images) excludes 0 in every seed: {int((tab.cue_diff_lo_min > 0).sum())} of {len(tab)}."]

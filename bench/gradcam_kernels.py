@@ -26,7 +26,7 @@ a = ap.parse_args()
 torch.manual_seed(0)
 model = make_model(4).eval()
 x = prep(torch.rand(a.batch, 5, *CROP_GRID), PRESETS["quick"]["scale"])
-cam = GradCAM3D(model, CAM_LAYER, kind=CAM_METHOD)
+cam = GradCAM3D(model, CAM_LAYER, kind=CAM_METHOD, level=torch.full((5,), 0.5))   # the default reading (CAM_REFERENCE, CAM_SMOOTH); 0.5: uniform crops' level
 tgt = model(x).argmax(1).detach()
 
 def ms(f):

@@ -34,8 +34,9 @@ x = prep(crop, a.scale)
 tgt = model(x).argmax(1).detach()
 mod = model.get_submodule(a.layer)
 
+gc = GradCAM3D(model, a.layer, kind=CAM_METHOD, level=torch.full((5,), 0.5))   # the default reading (CAM_REFERENCE, CAM_SMOOTH); 0.5: uniform crops' level
 def ours():
-    cam, _ = GradCAM3D(model, a.layer, kind=CAM_METHOD)(x, tgt); return gradcamo_scores(upsample(cam, crop.shape[2:]), lab)
+    cam, _ = gc(x, tgt); return gradcamo_scores(upsample(cam, crop.shape[2:]), lab)
 def pgc():
     from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget

@@ -9,68 +9,116 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from sklearn.metrics import balanced_accuracy_score
 import tifffile
-from .data import InputError, atomic_path, atomic_write_text, write_table, CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE, PRESETS
+from .data import InputError, atomic_path, atomic_write_text, write_table, CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE, CAM_REFERENCE, CAM_SMOOTH, PRESETS
 from .data import dask_client, field_map, process_cached
-from .crop import CropStore, crop_voxel_um
+from .crop import CropStore, crop_voxel_um, background_level
 from .train import batches, prep, load_checkpoint, load_split, device_of
 
 # %% auto #0
-__all__ = ['OWN_CAMS', 'UPSAMPLINGS', 'SCORE_BLOCK', 'GRADCAMO_COLUMNS', 'GradCAM3D', 'view_target', 'upsample',
-           'gradcamo_scores', 'reference_cam', 'pgc_cam', 'last_epoch', 'score_cells', 'score_candidates',
-           'with_gradcamo', 'gradcamo_wells', 'join_gradcamo', 'export_cams', 'plot_examples', 'plot_distribution',
-           'well_bootstrap', 'plot_calibration', 'auroc', 'paired', 'share_higher', 'cheat_experiment']
+__all__ = ['OWN_CAMS', 'REFERENCES', 'UPSAMPLINGS', 'SCORE_BLOCK', 'GRADCAMO_COLUMNS', 'smooth_map', 'GradCAM3D', 'cam_for',
+           'cam_name', 'view_target', 'upsample', 'gradcamo_scores', 'reference_cam', 'pgc_cam', 'last_epoch',
+           'score_cells', 'score_candidates', 'with_gradcamo', 'gradcamo_wells', 'join_gradcamo', 'export_cams',
+           'plot_examples', 'plot_distribution', 'well_bootstrap', 'plot_calibration', 'auroc', 'paired',
+           'share_higher', 'cheat_experiment']
 
 # %% ../nbs/06_gradcamo.ipynb #c452f715
 OWN_CAMS = ("gradcam", "hirescam")    # the CAMs `GradCAM3D` computes; any other method name is a pytorch-grad-cam class
+REFERENCES = ("zero", "background")   # what a map is read relative to: an input of 0, or the plate's background level everywhere
+
+def smooth_map(cam: torch.Tensor,  # (B, [d,] h, w) maps at a layer's resolution
+               sigma: float,  # in network-input voxels (0: unchanged)
+               input_shape) -> torch.Tensor:  # the network input's spatial shape: the layer's voxels are input_shape/cam.shape input voxels
+    "A Gaussian on each map (MONAI's sampled kernel cut at 3 sigma, edges replicated: scipy's `gaussian_filter`), differentiable."
+    from monai.networks.layers import separable_filtering
+    from monai.networks.layers.convutils import gaussian_1d
+    if sigma == 0: return cam
+    ks = [gaussian_1d(torch.tensor(sigma*n/m), truncated=3.0, approx="sampled", normalize=True).to(cam) for n, m in zip(cam.shape[1:], input_shape)]
+    return separable_filtering(cam[:, None], ks, mode="replicate")[:, 0]
 
 class GradCAM3D:
     "Batched Grad-CAM (or HiResCAM) for 3D (or 2D) inputs, in torch: raw non-negative CAMs at the target layer's resolution."
     def __init__(self, model: torch.nn.Module,
                  layer: str | tuple = CAM_LAYER,  # a layer, or several (then `maps` gives each one's CAMs from one pass)
                  eval_mode: bool = True,  # False: leave the model's mode alone (a training loss, `gradcamo.regularize`)
-                 kind: str | tuple = CAM_METHOD):  # gradcam: maps weighted by their mean gradient; hirescam: activation times gradient, voxel by voxel; or both
+                 kind: str | tuple = CAM_METHOD,  # gradcam: maps weighted by their mean gradient; hirescam: activation times gradient, voxel by voxel; or both
+                 reference: str | tuple = CAM_REFERENCE,  # zero: the activations as they are; background: minus those of an input at `level` everywhere; or both
+                 smooth: float | tuple = CAM_SMOOTH,  # sigma (network-input voxels) of a Gaussian on the signed map before the ReLU; 0: none; or several
+                 level=None):  # per channel, the plate's background level (`gradcamo.crop.background_level`): needed for reference 'background'
         self.model = model.eval() if eval_mode else model
-        self.layers = (layer,) if isinstance(layer, str) else tuple(layer)
-        self.kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+        tup = lambda v: (v,) if isinstance(v, (str, int, float)) else tuple(v)
+        self.layers, self.kinds, self.refs, self.sigmas = tup(layer), tup(kind), tup(reference), tuple(float(s) for s in tup(smooth))
         self.modules = {}
         for l in self.layers:
             try: self.modules[l] = model.get_submodule(l)
             except AttributeError: raise InputError(f"target layer {l!r} not in the model (e.g. _conv_stem, _blocks.1, _conv_head).") from None
         bad = [k for k in self.kinds if k not in OWN_CAMS]
         if bad: raise InputError(f"CAM kind must be one of {OWN_CAMS}, got {bad[0]!r}.")
+        bad = [r for r in self.refs if r not in REFERENCES]
+        if bad: raise InputError(f"CAM reference must be one of {REFERENCES}, got {bad[0]!r}.")
+        if any(s < 0 for s in self.sigmas): raise InputError(f"CAM smoothing must be >= 0 input voxels, got {min(self.sigmas)}.")
+        if "background" in self.refs and level is None:
+            raise InputError("reference 'background' needs the plate's background level: pass level=background_level(WORK_DIR), or reference='zero'.")
+        self.level = None if level is None else torch.as_tensor(np.asarray(level, np.float32))
+        self._ref = {}
 
     def __call__(self, x: torch.Tensor,  # (B, C, [Z,] Y, X) network input
                  target=None,  # class per sample (default: the predicted class), or a function output (B, K) -> score (B,)
                  create_graph: bool = False,  # keep the graph: CAM and outputs stay differentiable (for a loss on the CAM)
                  relu: bool = True,  # False: the signed CAM, before Grad-CAM's ReLU
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        "CAMs (B, [d,] h, w) at layer resolution and the outputs (B, K), for the one layer and kind asked for."
-        if len(self.layers)*len(self.kinds) > 1: raise InputError("several layers or kinds: use `GradCAM3D.maps`, which returns each one's CAMs.")
+        "CAMs (B, [d,] h, w) at layer resolution and the outputs (B, K), for the one reading asked for."
+        if len(self.layers)*len(self.kinds)*len(self.refs)*len(self.sigmas) > 1: raise InputError("several readings: use `GradCAM3D.maps`, which returns each one's CAMs.")
         cams, out = self.maps(x, target, create_graph, relu)
-        return cams[self.layers[0], self.kinds[0]], out
+        return cams[self.layers[0], self.kinds[0], self.refs[0], self.sigmas[0]], out
 
-    def maps(self, x: torch.Tensor, target=None, create_graph: bool = False, relu: bool = True) -> tuple[dict, torch.Tensor]:
-        "{(layer, kind): CAMs} for every layer and kind asked for, from one forward and one backward pass, and the outputs."
+    def _hooked(self, x):
+        "The model's outputs and the target layers' activations for input `x`."
         store = {}
         hs = [m.register_forward_hook(lambda m, i, o, l=l: store.__setitem__(l, o)) for l, m in self.modules.items()]
-        try:
-            with torch.enable_grad():
-                out = self.model(x); acts = [store[l] for l in self.layers]
-                if callable(target): score = target(out).sum()  # a scalar per sample, e.g. agreement of two views' embeddings
-                else:
-                    t = out.argmax(1) if target is None else target.to(out.device)
-                    score = out.gather(1, t[:, None]).sum()   # samples are independent in eval mode: one backward for all
-                grads = torch.autograd.grad(score, acts, create_graph=create_graph)
+        try: out = self.model(x)
         finally:
             for h in hs: h.remove()
+        return out, [store[l] for l in self.layers]
+
+    def reference_acts(self, x: torch.Tensor) -> list:
+        "The target layers' activations of one input shaped like `x`'s samples that is the background level everywhere (once per shape)."
+        key = (tuple(x.shape[1:]), x.dtype, x.device)
+        if key not in self._ref:
+            lv = self.level.to(x.device, x.dtype).view(1, -1, *[1]*(x.dim() - 2)).expand(1, *x.shape[1:]).contiguous()
+            with torch.no_grad(): self._ref[key] = [a.detach() for a in self._hooked(lv)[1]]
+        return self._ref[key]
+
+    def maps(self, x: torch.Tensor, target=None, create_graph: bool = False, relu: bool = True) -> tuple[dict, torch.Tensor]:
+        "{(layer, kind, reference, smooth): CAMs} for every reading asked for, from one forward and one backward pass, and the outputs."
+        refs = self.reference_acts(x) if "background" in self.refs else [0.0]*len(self.layers)
+        with torch.enable_grad():
+            out, acts = self._hooked(x)
+            if callable(target): score = target(out).sum()  # a scalar per sample, e.g. agreement of two views' embeddings
+            else:
+                t = out.argmax(1) if target is None else target.to(out.device)
+                score = out.gather(1, t[:, None]).sum()   # samples are independent in eval mode: one backward for all
+            grads = torch.autograd.grad(score, acts, create_graph=create_graph)
         cams = {}
-        for l, a, g in zip(self.layers, acts, grads):
+        for l, a, g, a0 in zip(self.layers, acts, grads, refs):
             a = a if create_graph else a.detach()
-            for k in self.kinds:
-                if k == "hirescam": cam = (g*a).sum(1)          # HiResCAM: no averaging of the gradient over the map
-                else: cam = torch.einsum("bk,bk...->b...", g.flatten(2).mean(-1), a)   # Grad-CAM: (B, K) channel weights
-                cams[l, k] = F.relu(cam) if relu else cam
+            for r in self.refs:
+                ar = a - a0 if r == "background" else a
+                for k in self.kinds:
+                    if k == "hirescam": cam = (g*ar).sum(1)          # HiResCAM: no averaging of the gradient over the map
+                    else: cam = torch.einsum("bk,bk...->b...", g.flatten(2).mean(-1), ar)   # Grad-CAM: (B, K) channel weights
+                    for s in self.sigmas:
+                        cs = smooth_map(cam, s, x.shape[2:])
+                        cams[l, k, r, s] = F.relu(cs) if relu else cs
         return cams, (out if create_graph else out.detach())
+
+def cam_for(model, data_dir, layer: str = CAM_LAYER, method: str = CAM_METHOD, reference: str = CAM_REFERENCE, smooth: float = CAM_SMOOTH) -> GradCAM3D:
+    "The `GradCAM3D` of one reading for crops of `data_dir` (its background level when the reading is relative to the background)."
+    return GradCAM3D(model, layer, kind=method, reference=reference, smooth=smooth, level=background_level(data_dir) if reference == "background" else None)
+
+def cam_name(layer: str = CAM_LAYER, method: str = CAM_METHOD, upsampling: str = CAM_UPSAMPLE, reference: str = CAM_REFERENCE, smooth: float = CAM_SMOOTH) -> str:
+    "A reading in words, for titles and file metadata."
+    return (f"{method} at {layer}, relative to {'the background' if reference == 'background' else '0'}, "
+            + (f"smoothed {float(smooth):g} input voxels, " if smooth else "") + f"{upsampling} upsampling")
 
 def view_target(model, x: torch.Tensor):
     "Grad-CAM target for a model without classes: cosine similarity of each output to that of the same input mirrored in every spatial axis."
@@ -135,30 +183,34 @@ def last_epoch(work_dir) -> int:
     if not eps: raise InputError(f"{Path(work_dir)/'train'}: no checkpoints; run `gradcamo train` first.")
     return max(eps)
 
-def _out_suffix(work: Path, data: Path, epoch: int, method: str, split, layer: str, target: str, default_target: str, upsampling: str = CAM_UPSAMPLE) -> str:
-    "'' for the default scoring (last epoch, all own cells, CAM_METHOD at CAM_LAYER upsampled by CAM_UPSAMPLE, default target): cells.parquet, summary.json; else what differs, so no setting overwrites another's result."
+def _out_suffix(work: Path, data: Path, epoch: int, method: str, split, layer: str, target: str, default_target: str, upsampling: str = CAM_UPSAMPLE,
+                reference: str = CAM_REFERENCE, smooth: float = CAM_SMOOTH) -> str:
+    "'' for the default scoring (last epoch, all own cells, the default reading `CAM_*`, default target): cells.parquet, summary.json; else what differs, so no setting overwrites another's result."
     parts = ([method] if method != CAM_METHOD else []) + ([f"on_{data.name}"] if data != work else [])
     if epoch != last_epoch(work): parts.append(f"epoch{epoch:03d}")
     if split: parts.append(split)
     if layer != CAM_LAYER: parts.append(f"layer{layer}")
     if target != default_target: parts.append(f"target-{target}")
     if upsampling != CAM_UPSAMPLE: parts.append(f"up-{upsampling}")
+    if method in OWN_CAMS and reference != CAM_REFERENCE: parts.append(f"ref-{reference}")   # a pytorch-grad-cam method is its own map
+    if method in OWN_CAMS and float(smooth) != CAM_SMOOTH: parts.append(f"smooth{float(smooth):g}")
     return "".join(f"_{x}" for x in parts)
 
 def _cams(model, gc, xin, tgt, cands: tuple):
-    "{(layer, method): CAMs at layer resolution} and the logits of one batch: every own CAM from one pass of GradCAM3D, or one pytorch-grad-cam method."
+    "{(layer, method, reference, smooth): CAMs at layer resolution} and the logits of one batch: every own CAM from one pass of GradCAM3D, or one pytorch-grad-cam method."
     if gc is not None:
         cams, logits = gc.maps(xin, tgt)
         return {c: cams[c] for c in cands}, logits
-    (layer, method), = cands                                   # a pytorch-grad-cam method: one at a time
+    (layer, method, *rs), = cands                              # a pytorch-grad-cam method: one at a time, its own map
     with torch.no_grad(): logits = model(xin)
-    return {(layer, method): pgc_cam(model, layer, xin, logits.argmax(1) if tgt is None else tgt, method)}, logits
+    return {(layer, method, *rs): pgc_cam(model, layer, xin, logits.argmax(1) if tgt is None else tgt, method)}, logits
 
-def _summary(cells: pd.DataFrame, epoch: int, layer: str, method: str, target: str, has_classes: bool, upsampling: str = CAM_UPSAMPLE) -> dict:
+def _summary(cells: pd.DataFrame, epoch: int, layer: str, method: str, target: str, has_classes: bool, upsampling: str = CAM_UPSAMPLE,
+             reference: str = CAM_REFERENCE, smooth: float = CAM_SMOOTH) -> dict:
     "Grad-CAMO of the held-out cells (test wells, or wells the model never saw)."
     te = cells[cells.split != "train"]
     g = te.gradcamo.dropna()
-    return dict(n_cells=int(len(te)), epoch=int(epoch), layer=layer, method=method, upsampling=upsampling, target=target,
+    return dict(n_cells=int(len(te)), epoch=int(epoch), layer=layer, method=method, upsampling=upsampling, reference=reference, smooth=float(smooth), target=target,
                 test_accuracy=float((te.pred == te.label).mean()) if has_classes else None,
                 test_balanced_accuracy=float(balanced_accuracy_score(te.label, te.pred)) if has_classes and len(te) else None, gradcamo_mean=float(g.mean()),
                 gradcamo_median=float(g.median()), gradcamo_frac_gt_0_5=float((g > 0.5).mean()), chance_mean=float(te.chance.mean()),
@@ -168,26 +220,28 @@ def _summary(cells: pd.DataFrame, epoch: int, layer: str, method: str, target: s
 
 SCORE_BLOCK = 4    # batches in one block of cells that `score_cells` hands to a Dask worker (64 cells: small blocks balance workers)
 
-def _scorer(work: str, epoch: int, device: str, cands: tuple):
+def _scorer(work: str, epoch: int, device: str, cands: tuple, level: tuple | None):
     "The model (eval mode), its crop scale and its CAMs, loaded once per process (a Dask worker's) while its checkpoint file stays the same."
     f = Path(work)/"train"/f"ckpt_{epoch:03d}.pt"; s = f.stat()
     own = [c for c in cands if c[1] in OWN_CAMS]
+    u = lambda i: tuple(dict.fromkeys(c[i] for c in own))
     def make():
         model, _, st = load_checkpoint(work, epoch, device)
-        return model.to(device), st["scale"], GradCAM3D(model, tuple(dict.fromkeys(c[0] for c in own)), kind=tuple(dict.fromkeys(c[1] for c in own))) if own else None
-    return process_cached("scorer", (str(f.resolve()), s.st_mtime_ns, s.st_size, device, tuple(dict.fromkeys(c[:2] for c in cands))), make)   # upsampling needs no other model
+        return model.to(device), st["scale"], GradCAM3D(model, u(0), kind=u(1), reference=u(3), smooth=u(4), level=level) if own else None
+    key = (str(f.resolve()), s.st_mtime_ns, s.st_size, device, tuple(dict.fromkeys(c[:2] + c[3:] for c in cands)), level)
+    return process_cached("scorer", key, make)   # upsampling needs no other model
 
 def _score_block(name: str, block: tuple, job: dict):
-    "Grad-CAMO scores (one table per (layer, method, upsampling), a row per crop position) and predicted classes of one block of cells: `score_cells`' work, here or on a Dask worker."
+    "Grad-CAMO scores (one table per reading (layer, method, upsampling, reference, smooth), a row per crop position) and predicted classes of one block of cells: `score_cells`' work, here or on a Dask worker."
     (pos_all, y_all), dev, cands = block, job["device"], job["cands"]
-    model, scale, gc = _scorer(job["work"], job["epoch"], dev, cands)
+    model, scale, gc = _scorer(job["work"], job["epoch"], dev, cands, job["level"])
     store, ys = CropStore(job["data"]), dict(zip(pos_all, y_all))
     parts, preds = {c: [] for c in cands}, []
     for pos, x, lab in batches(store, pos_all, job["batch_size"]):
         xin, lab = prep(x.to(dev), scale), lab.to(dev)
         tgt = torch.as_tensor([ys[p] for p in pos]) if job["target"] == "true" else (view_target(model, xin) if job["target"] == "view" else None)
-        cams, logits = _cams(model, gc, xin, tgt, tuple(dict.fromkeys(c[:2] for c in cands)))
-        for c in cands: parts[c].append(pd.DataFrame(gradcamo_scores(upsample(cams[c[:2]], store.images.shape[2:], c[2]), lab), index=pos))
+        cams, logits = _cams(model, gc, xin, tgt, tuple(dict.fromkeys(c[:2] + c[3:] for c in cands)))
+        for c in cands: parts[c].append(pd.DataFrame(gradcamo_scores(upsample(cams[c[:2] + c[3:]], store.images.shape[2:], c[2]), lab), index=pos))
         preds.append(pd.Series(logits.argmax(1).cpu().numpy(), index=pos))
     return {c: pd.concat(p) for c, p in parts.items()}, pd.concat(preds)
 
@@ -201,21 +255,27 @@ def score_cells(work_dir,  # the model's WORK_DIR (train/ checkpoints, split.csv
                 method: str = CAM_METHOD,  # gradcam or hirescam (GradCAM3D, raw CAM), or a pytorch-grad-cam class name (GradCAM, FEM, ...)
                 upsampling: str = CAM_UPSAMPLE,  # how the CAM reaches the crop's grid (`UPSAMPLINGS`)
                 workers: int = 0, scheduler: str | None = None,  # blocks of cells on a local Dask cluster of N processes, or on a running one
+                reference: str = CAM_REFERENCE,  # background: the map relative to an input at `data_dir`'s background level (`background_level`); zero: to 0
+                smooth: float = CAM_SMOOTH,  # sigma (network-input voxels) of the Gaussian on the signed map before the ReLU
                ) -> tuple[pd.DataFrame, dict]:
     "Grad-CAMO for every cell of `data_dir` (default WORK_DIR) under WORK_DIR's model; writes cells.parquet, summary.json (keyed by the settings)."
-    (cells, summary), = score_candidates(work_dir, [(layer, method, upsampling)], epoch, target, batch_size, device, write, progress, data_dir, split,
+    (cells, summary), = score_candidates(work_dir, [(layer, method, upsampling, reference, smooth)], epoch, target, batch_size, device, write, progress, data_dir, split,
                                          workers, scheduler).values()
     return cells, summary
 
-def score_candidates(work_dir, cands: list,  # (layer, method) pairs or (layer, method, upsampling) triples: own CAMs (`OWN_CAMS`) at any layers, or one pytorch-grad-cam method
+def score_candidates(work_dir, cands: list,  # readings (layer, method[, upsampling[, reference[, smooth]]]), the rest `CAM_*`'s: own CAMs (`OWN_CAMS`) at any layers, or one pytorch-grad-cam method
                      epoch: int | None = None, target: str | None = None, batch_size: int = 16, device: str = "auto",
                      write: bool | list = True,  # True: write every candidate's cells/summary; or the candidates to write
                      progress: bool = True, data_dir=None, split: str | None = None, workers: int = 0, scheduler: str | None = None) -> dict:
-    "`score_cells` for several CAMs at once: {(layer, method, upsampling): (cells, summary)} (a pair is upsampled by CAM_UPSAMPLE), every own CAM from the same forward and backward pass."
+    """`score_cells` for several CAMs at once: {(layer, method, upsampling, reference, smooth): (cells, summary)}, every own CAM from
+    the same forward and backward pass. A pytorch-grad-cam method is its own map: reference zero, no smoothing."""
     work = Path(work_dir); data = Path(data_dir or work_dir); device = str(device_of(device))
-    cands = tuple(dict.fromkeys((*c, CAM_UPSAMPLE) if len(c) == 2 else tuple(c) for c in cands))
+    full = lambda c: (*c[:2], *(c[2:] + (CAM_UPSAMPLE, CAM_REFERENCE, CAM_SMOOTH)[len(c) - 2:]))
+    cands = tuple(dict.fromkeys((c[0], c[1], c[2], c[3], float(c[4])) if c[1] in OWN_CAMS else (c[0], c[1], c[2], "zero", 0.0) for c in map(full, cands)))
     bad = {c[2] for c in cands} - set(UPSAMPLINGS)
     if bad: raise InputError(f"CAM upsampling must be one of {UPSAMPLINGS}, got {sorted(bad)}.")
+    bad = {c[3] for c in cands} - set(REFERENCES)
+    if bad: raise InputError(f"CAM reference must be one of {REFERENCES}, got {sorted(bad)}.")
     if len({c[:2] for c in cands}) > 1 and any(c[1] not in OWN_CAMS for c in cands):
         raise InputError(f"several CAMs in one pass are {OWN_CAMS} only; score a pytorch-grad-cam method on its own, got {cands}.")
     store = CropStore(data); t = load_split(data, split_from=work)
@@ -232,7 +292,8 @@ def score_candidates(work_dir, cands: list,  # (layer, method) pairs or (layer, 
     todo = np.flatnonzero(t.Metadata_Split == split) if split else np.arange(len(store))
     step = batch_size*SCORE_BLOCK                                      # blocks of whole batches: the same batches as in one piece
     blocks = {f"cells {todo[a]}-{todo[min(a + step, len(todo)) - 1]}": (todo[a:a + step], y[todo[a:a + step]]) for a in range(0, len(todo), step)}
-    job = dict(work=str(work), data=str(data), epoch=epoch, device=device, cands=cands, target=target, batch_size=batch_size)
+    level = tuple(map(float, background_level(data))) if any(c[3] == "background" for c in cands) else None   # the scored plate's
+    job = dict(work=str(work), data=str(data), epoch=epoch, device=device, cands=cands, target=target, batch_size=batch_size, level=level)
     with dask_client(workers, scheduler) as client:
         got = [r for _, r in field_map(_score_block, blocks, job, client=client, desc="grad-cam", unit="block", progress=progress)]
     pr = pd.concat([g[1] for g in got]).sort_index()
@@ -241,16 +302,18 @@ def score_candidates(work_dir, cands: list,  # (layer, method) pairs or (layer, 
     base = pd.concat([meta, pd.DataFrame(dict(cell_id=tt.cell_id.to_numpy(), crop_index=tt.crop_index.to_numpy(), split=tt.Metadata_Split.to_numpy(),
                                               label=tt.Metadata_Treatment.to_numpy(), pred=[classes[i] for i in pr] if classes else None))], axis=1)
     res = {}
-    for layer, method, up in cands:
-        sc = pd.concat([g[0][layer, method, up] for g in got]).sort_index()
+    wr = {full(c) for c in write} if isinstance(write, (list, tuple)) else set()
+    for c in cands:
+        layer, method, up, ref, sm = c
+        sc = pd.concat([g[0][c] for g in got]).sort_index()
         cells = pd.concat([base, sc.reset_index(drop=True)], axis=1)
-        summary = _summary(cells, epoch, layer, method, target, bool(classes), up)
-        if write is True or (write and (layer, method, up) in write):
-            sfx = _out_suffix(work, data, epoch, method, split, layer, target, default_target, up)
+        summary = _summary(cells, epoch, layer, method, target, bool(classes), up, ref, sm)
+        if write is True or (c in wr):
+            sfx = _out_suffix(work, data, epoch, method, split, layer, target, default_target, up, ref, sm)
             write_table(cells, work/f"cells{sfx}.parquet")
             atomic_write_text(work/f"summary{sfx}.json", json.dumps(summary, indent=1))
             if sfx == "" and (work/"profiles.parquet").exists(): join_gradcamo(work)    # the default scoring joins the profiles (below)
-        res[layer, method, up] = cells, summary
+        res[c] = cells, summary
     return res
 
 # %% ../nbs/06_gradcamo.ipynb #6cdaeb09
@@ -316,6 +379,7 @@ def export_cams(work_dir,  # the model's WORK_DIR (crops, checkpoints; cells.par
                 out_dir,  # where the files go
                 cells: str = "top:3,bottom:3",  # top:N, bottom:N and/or crop indices, comma-separated
                 layer: str = CAM_LAYER, method: str = CAM_METHOD, upsampling: str = CAM_UPSAMPLE,
+                reference: str = CAM_REFERENCE, smooth: float = CAM_SMOOTH,  # the reading, as `score_cells`
                 fmt: str = "ome-tiff",  # ome-tiff: one file, the label crop as a channel; ome-zarr: an NGFF image with the labels as its label image
                ) -> list[Path]:
     "One OME-TIFF (C, Z, Y, X) or OME-Zarr per chosen cell: the crop's channels, its label crop and the upsampled CAM, with the voxel size in µm."
@@ -324,11 +388,11 @@ def export_cams(work_dir,  # the model's WORK_DIR (crops, checkpoints; cells.par
     store = CropStore(work); model, classes, st = load_checkpoint(work)
     cj = json.loads((work/"crop.json").read_text()) if (work/"crop.json").exists() else {}
     vox = crop_voxel_um(work)
-    names = list(cj.get("channels") or [f"channel {i}" for i in range(store.images.shape[1])]) + ["labels (1 cell, 2 other cells)", f"CAM ({method} at {layer}, {upsampling} upsampling)"]
+    names = list(cj.get("channels") or [f"channel {i}" for i in range(store.images.shape[1])]) + ["labels (1 cell, 2 other cells)", f"CAM ({cam_name(layer, method, upsampling, reference, smooth)})"]
     idx = _pick(work, cells)
     bad = [i for i in idx if not 0 <= i < len(store)]
     if bad: raise InputError(f"crop index {bad[0]} not in {work/'crops'} ({len(store)} crops).")
-    gc, paths = GradCAM3D(model, layer, kind=method), []
+    gc, paths = cam_for(model, work, layer, method, reference, smooth), []
     for i in idx:
         x, l = store[[i]]
         cam, _ = gc(prep(torch.from_numpy(x), st["scale"]))
@@ -349,7 +413,7 @@ def export_cams(work_dir,  # the model's WORK_DIR (crops, checkpoints; cells.par
 
 # %% ../nbs/06_gradcamo.ipynb #3109af6d
 def plot_examples(work_dir, cells: pd.DataFrame, layer: str = CAM_LAYER, path=None, title: str = "", n_each: int = 2, method: str = CAM_METHOD,
-                  upsampling: str = CAM_UPSAMPLE):
+                  upsampling: str = CAM_UPSAMPLE, reference: str = CAM_REFERENCE, smooth: float = CAM_SMOOTH):
     "Test cells with attention on the cell, on neighbours and on background: XY and XZ slices, CAM overlay, contours."
     import matplotlib.pyplot as plt
     store = CropStore(work_dir); model, classes, st = load_checkpoint(work_dir)
@@ -358,10 +422,11 @@ def plot_examples(work_dir, cells: pd.DataFrame, layer: str = CAM_LAYER, path=No
     picks = [("on the cell", te.nlargest(n_each, "gradcamo")), ("on neighbours", te.nlargest(n_each, "neighbor_share")),
              ("on background", te.nlargest(n_each, "background_share"))]
     rows = [(k, i, r) for k, d in picks for i, r in d.iterrows()]
+    gc = cam_for(model, work_dir, layer, method, reference, smooth)
     fig, axs = plt.subplots(len(rows), 4, figsize=(10, 2.5*len(rows)), squeeze=False)
     for r, (kind, i, row) in enumerate(rows):
         x, l = store[[int(row.Metadata_CropIndex) if "Metadata_CropIndex" in row else i]]
-        cam, _ = GradCAM3D(model, layer, kind=method)(prep(torch.from_numpy(x), st["scale"]))
+        cam, _ = gc(prep(torch.from_numpy(x), st["scale"]))
         up = upsample(cam, x.shape[2:], upsampling)[0].numpy()
         Z, Y, X = up.shape; zc = int(np.argmax((l[0] == 1).sum((1, 2)))); yc = Y//2
         img = lambda v: np.clip(v, 0, 1)
@@ -456,14 +521,14 @@ def share_higher(d) -> float:
 def cheat_experiment(dirs: dict,  # (kind, seed) -> a trained model's WORK_DIR; kinds clean and confounded, and optionally ceiling, floor
                      confounded_dir,  # the confounded plate's WORK_DIR: the clean model is also scored on its test wells
                      broken_dir=None,  # the broken-cue plate's WORK_DIR (the confounded model on the same test wells), or None
-                     layer: str = CAM_LAYER, method: str = CAM_METHOD, upsampling: str = CAM_UPSAMPLE,
+                     layer: str = CAM_LAYER, method: str = CAM_METHOD, upsampling: str = CAM_UPSAMPLE, reference: str = CAM_REFERENCE, smooth: float = CAM_SMOOTH,
                      scored: dict | None = None,  # (kind, seed) -> `score_cells`' (cells, summary) at this CAM, already made (the calibration's): reused
                      device: str = "auto", write: bool = True) -> tuple[pd.DataFrame, dict]:
     "Clean vs confounded model in every seed on test wells: a row per seed, and every scoring {(name, seed): (cells, summary)} (names clean_own, clean, confounded, broken, ceiling, floor)."
     seeds = sorted({s for _, s in dirs}); scored = dict(scored or {}); out, rows = {}, []
     def sc(name, kind, s, **kw):
         out[name, s] = scored.get((kind, s)) if not kw and (kind, s) in scored else \
-            score_cells(dirs[kind, s], layer=layer, method=method, upsampling=upsampling, split="test", device=device, write=write, progress=False, **kw)
+            score_cells(dirs[kind, s], layer=layer, method=method, upsampling=upsampling, reference=reference, smooth=smooth, split="test", device=device, write=write, progress=False, **kw)
         return out[name, s]
     for s in seeds:
         (c_own, s_own), (c_cl, s_cl), (c_cf, s_cf) = sc("clean_own", "clean", s), sc("clean", "clean", s, data_dir=confounded_dir), sc("confounded", "confounded", s)

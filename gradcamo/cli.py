@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, json, os, sys, time
 from pathlib import Path
-from .data import InputError, Plate, PRESETS, TEST_FRAC, CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE, preset, write_table
+from .data import InputError, Plate, PRESETS, TEST_FRAC, CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE, CAM_REFERENCE, CAM_SMOOTH, preset, write_table
 from . import synth as _synth
 from .reproduce import reproduce, report, ReproduceError
 from . import segment as _seg, crop as _crop, train as _train, profile as _prof, cam as _cam, channels as _ch
@@ -118,11 +118,11 @@ def _cmd_profile(a):
 
 def _cmd_score(a):
     cells, summ = _cam.score_cells(a.work_dir, a.epoch, a.layer, a.target, a.batch_size, a.device, progress=not a.quiet,
-                                   data_dir=a.data_dir, split=a.split, method=a.method, upsampling=a.upsampling, **_dask_kw(a))
+                                   data_dir=a.data_dir, split=a.split, method=a.method, upsampling=a.upsampling, reference=a.reference, smooth=a.smooth, **_dask_kw(a))
     print(json.dumps(summ, indent=1))
 
 def _cmd_export_cams(a):
-    ps = _cam.export_cams(a.work_dir, a.out_dir, a.cells, a.layer, a.method, a.upsampling, fmt=a.format)
+    ps = _cam.export_cams(a.work_dir, a.out_dir, a.cells, a.layer, a.method, a.upsampling, a.reference, a.smooth, fmt=a.format)
     print(f"{len(ps)} {'OME-TIFF(s)' if a.format == 'ome-tiff' else 'OME-Zarr(s)'} (crop channels, labels, CAM; µm voxel size) in {a.out_dir}: " + ", ".join(p.name for p in ps[:3]) + (" ..." if len(ps) > 3 else ""))
 
 def _cmd_run(a):
@@ -206,7 +206,11 @@ def _o_preset(q, default="quick"): q.add_argument("--preset", default=default, c
 def _o_seed(q): q.add_argument("--seed", type=int, default=0)
 def _o_test_frac(q): q.add_argument("--test-frac", type=float, default=TEST_FRAC, help="share of each treatment's wells held out")
 def _o_layer(q, default=CAM_LAYER, what="Grad-CAM layer"): q.add_argument("--layer", default=default, help=what)
-def _o_upsampling(q): q.add_argument("--upsampling", default=CAM_UPSAMPLE, choices=list(_cam.UPSAMPLINGS), help="how the CAM reaches the crop's grid (default: the calibrated one)")
+def _o_upsampling(q):
+    "The reading's options besides layer and method: upsampling, reference and smoothing (defaults: the calibrated ones, `06`)."
+    q.add_argument("--upsampling", default=CAM_UPSAMPLE, choices=list(_cam.UPSAMPLINGS), help="how the CAM reaches the crop's grid (default: the calibrated one)")
+    q.add_argument("--reference", default=CAM_REFERENCE, choices=list(_cam.REFERENCES), help="read the map relative to an input at the plate's background level, or to 0 (default: the calibrated one)")
+    q.add_argument("--smooth", type=float, default=CAM_SMOOTH, help="sigma, in network-input voxels, of a Gaussian on the signed map before the ReLU; 0: none (default: the calibrated one)")
 def _o_segmenter(q):
     q.add_argument("--target", default="cell", choices=["cell", "nucleus"])
     q.add_argument("--seg-epochs", type=int, default=None, help="offline segmenter: training epochs (default: the preset's)")

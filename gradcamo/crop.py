@@ -15,7 +15,7 @@ from .segment import _outside
 # %% auto #0
 __all__ = ['CROP_BOX_UM', 'CROP_GRID', 'STORES', 'ZARR_STEP', 'ZARR_CODEC', 'plate_percentiles', 'normalize', 'crop_box',
            'crop_voxel_um', 'grid_scale', 'cell_table', 'extract', 'label_crop', 'quantize', 'crop_plate', 'CropStore',
-           'mask_crops', 'synthetic_names', 'synthetic_crops', 'plot_crops']
+           'mask_crops', 'background_level', 'synthetic_names', 'synthetic_crops', 'plot_crops']
 
 # %% ../nbs/03_crop.ipynb #dd594bce
 def _field_samples(key: str, idx: np.ndarray, pl: Plate) -> np.ndarray:
@@ -328,6 +328,22 @@ def mask_crops(work_dir,  # a WORK_DIR with crops/
     if (src/"split.csv").exists(): atomic_write_text(w/"split.csv", (src/"split.csv").read_text())
     os.replace(tmp, out)                                              # last: its presence means the copy is complete
     return w
+
+def background_level(work_dir) -> np.ndarray:
+    """Per channel, the median of the plate's background voxels in WORK_DIR's crops (`_background_pool`: label 0, not exactly 0),
+    the level a background-relative CAM is read against (`gradcamo.cam`). A masked copy (`mask_crops`) and a WORK_DIR on
+    linked crops (`linked_work`) have their source's; kept beside the crops (crops/background_level.json) once read."""
+    w = Path(work_dir)
+    arr = next((w/"crops"/f for f in ("images.npy", "images.zarr") if (w/"crops"/f).exists()), None)
+    if arr is None: raise InputError(f"{w/'crops'}: no crops; run `gradcamo crop` on this WORK_DIR first.")
+    own = arr.resolve().parent.parent                                   # the WORK_DIR whose crops these are (linked: the source's)
+    if (own/"mask.json").exists(): return background_level(json.loads((own/"mask.json").read_text())["source"])   # the plate before masking
+    f, st = own/"crops"/"background_level.json", arr.resolve().stat()
+    key = dict(size=st.st_size, mtime_ns=st.st_mtime_ns)                 # the crops it was read from: a rewrite reads again
+    if f.exists() and (got := json.loads(f.read_text())).get("crops") == key: return np.asarray(got["level"], np.float32)
+    lv = [float(np.median(p)) for p in _background_pool(CropStore(own))]
+    atomic_write_text(f, json.dumps(dict(level=lv, crops=key)))
+    return np.asarray(lv, np.float32)
 
 # %% ../nbs/03_crop.ipynb #4932d4a3
 def synthetic_names(out_dir, preset: str = "tiny", seed: int = 0, confound: float = 0.0, confound_map: str = "aligned",

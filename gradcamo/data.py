@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np, pandas as pd, tifffile
 
 # %% auto #0
-__all__ = ['CHANNELS', 'REQUIRED_COLUMNS', 'CONTROL_NAMES', 'PRESETS', 'TEST_FRAC', 'CAM_LAYER', 'CAM_METHOD', 'CAM_UPSAMPLE',
-           'InputError', 'read_table', 'channel_files', 'validate_table', 'ome_zarr_image', 'file_metadata',
-           'read_stack', 'stack_shape', 'voxel_grid', 'resample', 'atomic_path', 'atomic_write_text', 'write_table',
-           'write_stack', 'claim_settings', 'new_npy', 'load_sidecar', 'parse_channels', 'field_key', 'meta_name',
-           'Plate', 'import_hcs', 'preset', 'dask_client', 'process_cached', 'field_map', 'begin_scratch',
-           'end_scratch']
+__all__ = ['CHANNELS', 'REQUIRED_COLUMNS', 'CONTROL_NAMES', 'PRESETS', 'TEST_FRAC', 'CAM_LAYER', 'CAM_METHOD', 'CAM_REFERENCE',
+           'CAM_SMOOTH', 'CAM_UPSAMPLE', 'InputError', 'read_table', 'channel_files', 'validate_table',
+           'ome_zarr_image', 'file_metadata', 'read_stack', 'stack_shape', 'voxel_grid', 'resample', 'atomic_path',
+           'atomic_write_text', 'write_table', 'write_stack', 'claim_settings', 'new_npy', 'load_sidecar',
+           'parse_channels', 'field_key', 'meta_name', 'Plate', 'import_hcs', 'preset', 'dask_client', 'process_cached',
+           'field_map', 'begin_scratch', 'end_scratch']
 
 # %% ../nbs/00_data.ipynb #88877be1
 CHANNELS = ("DNA", "ER", "RNA", "AGP", "Mito")  # Cell Painting channel order used throughout
@@ -474,9 +474,11 @@ PRESETS = {
                   rxrx1=dict(cell_types=("HEPG2", "HUVEC", "RPE", "U2OS"), experiments=2, plates=2, wells=24, sites=2, size=512)),
 }
 TEST_FRAC = 0.5          # share of each treatment's wells held out for testing (at least one well, at least one left to train)
-CAM_LAYER = "_conv_stem"  # the layer Grad-CAMO is read at,
-CAM_METHOD = "hirescam"   # the CAM, and
-CAM_UPSAMPLE = "nearest"  # how the CAM reaches the crop's grid: all three chosen by the calibration of 06_gradcamo
+CAM_LAYER = "_blocks.0"   # the layer Grad-CAMO is read at,
+CAM_METHOD = "gradcam"    # the CAM,
+CAM_REFERENCE = "background"  # what the map is read relative to (background: an input at the plate's background level; zero: an input of 0),
+CAM_SMOOTH = 2.0          # the sigma, in network-input voxels, of a Gaussian on the signed map before the ReLU (0: none), and
+CAM_UPSAMPLE = "nearest"  # how the CAM reaches the crop's grid: all five chosen by the calibration of 06_gradcamo
 
 def preset(name: str  # tiny | quick | paper
           ) -> dict:

@@ -30,7 +30,7 @@ class CamPenalty:
 
     def inside(self, model, x, lab, t):
         "Outputs and the differentiable Grad-CAMO per sample (0 where the CAM is empty)."
-        raw, out = GradCAM3D(model, self.layer, eval_mode=False)(x, t, create_graph=True, relu=False)
+        raw, out = GradCAM3D(model, self.layer, eval_mode=False, reference="zero", smooth=0)(x, t, create_graph=True, relu=False)   # see above: relative to 0
         s = raw.detach().abs().flatten(1).mean(1).clamp_min(1e-12).view(-1, *([1]*(raw.dim() - 1)))
         cam = F.softplus(raw/s)*s                                         # a ReLU that keeps a gradient (see above)
         m = cell_fraction(lab, cam.shape[1:])

@@ -182,6 +182,8 @@ def render_results(template: str,  # text with `{section.key:format}` fields
                                          "rerun the notebook that records it, or fix the template.")
                 v = v[part]
             return v, name
+        def format_field(self, value, spec):
+            return "n/a" if value is None else super().format_field(value, spec)   # recorded as undefined (e.g. a mAP of too few cells)
     return _Fill().vformat(template, (), {})
 
 def render_readme(root=None,  # the project folder (default: the one holding nbs/)
