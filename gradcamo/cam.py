@@ -270,7 +270,7 @@ def score_candidates(work_dir, cands: list,  # readings (layer, method[, upsampl
     """`score_cells` for several CAMs at once: {(layer, method, upsampling, reference, smooth): (cells, summary)}, every own CAM from
     the same forward and backward pass. A pytorch-grad-cam method is its own map: reference zero, no smoothing."""
     work = Path(work_dir); data = Path(data_dir or work_dir); device = str(device_of(device))
-    full = lambda c: (*c[:2], *(c[2:] + (CAM_UPSAMPLE, CAM_REFERENCE, CAM_SMOOTH)[len(c) - 2:]))
+    full = lambda c: (*c, *(CAM_UPSAMPLE, CAM_REFERENCE, CAM_SMOOTH)[len(c) - 2:])   # a short reading: the defaults for the rest
     cands = tuple(dict.fromkeys((c[0], c[1], c[2], c[3], float(c[4])) if c[1] in OWN_CAMS else (c[0], c[1], c[2], "zero", 0.0) for c in map(full, cands)))
     bad = {c[2] for c in cands} - set(UPSAMPLINGS)
     if bad: raise InputError(f"CAM upsampling must be one of {UPSAMPLINGS}, got {sorted(bad)}.")
