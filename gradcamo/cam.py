@@ -184,7 +184,7 @@ def last_epoch(work_dir) -> int:
     return max(eps)
 
 def _out_suffix(work: Path, data: Path, epoch: int, method: str, split, layer: str, target: str, default_target: str, upsampling: str = CAM_UPSAMPLE,
-                reference: str = CAM_REFERENCE, smooth: float = CAM_SMOOTH) -> str:
+                reference: str = CAM_REFERENCE, smooth: float = CAM_SMOOTH, untrained: bool = False) -> str:
     "'' for the default scoring (last epoch, all own cells, the default reading `CAM_*`, default target): cells.parquet, summary.json; else what differs, so no setting overwrites another's result."
     parts = ([method] if method != CAM_METHOD else []) + ([f"on_{data.name}"] if data != work else [])
     if epoch != last_epoch(work): parts.append(f"epoch{epoch:03d}")
@@ -194,6 +194,7 @@ def _out_suffix(work: Path, data: Path, epoch: int, method: str, split, layer: s
     if upsampling != CAM_UPSAMPLE: parts.append(f"up-{upsampling}")
     if method in OWN_CAMS and reference != CAM_REFERENCE: parts.append(f"ref-{reference}")   # a pytorch-grad-cam method is its own map
     if method in OWN_CAMS and float(smooth) != CAM_SMOOTH: parts.append(f"smooth{float(smooth):g}")
+    if untrained: parts.append("untrained")
     return "".join(f"_{x}" for x in parts)
 
 def _cams(model, gc, xin, tgt, cands: tuple):
@@ -206,11 +207,11 @@ def _cams(model, gc, xin, tgt, cands: tuple):
     return {(layer, method, *rs): pgc_cam(model, layer, xin, logits.argmax(1) if tgt is None else tgt, method)}, logits
 
 def _summary(cells: pd.DataFrame, epoch: int, layer: str, method: str, target: str, has_classes: bool, upsampling: str = CAM_UPSAMPLE,
-             reference: str = CAM_REFERENCE, smooth: float = CAM_SMOOTH) -> dict:
+             reference: str = CAM_REFERENCE, smooth: float = CAM_SMOOTH, untrained: bool = False) -> dict:
     "Grad-CAMO of the held-out cells (test wells, or wells the model never saw)."
     te = cells[cells.split != "train"]
     g = te.gradcamo.dropna()
-    return dict(n_cells=int(len(te)), epoch=int(epoch), layer=layer, method=method, upsampling=upsampling, reference=reference, smooth=float(smooth), target=target,
+    return dict(n_cells=int(len(te)), epoch=int(epoch), untrained=bool(untrained), layer=layer, method=method, upsampling=upsampling, reference=reference, smooth=float(smooth), target=target,
                 test_accuracy=float((te.pred == te.label).mean()) if has_classes else None,
                 test_balanced_accuracy=float(balanced_accuracy_score(te.label, te.pred)) if has_classes and len(te) else None, gradcamo_mean=float(g.mean()),
                 gradcamo_median=float(g.median()), gradcamo_frac_gt_0_5=float((g > 0.5).mean()), chance_mean=float(te.chance.mean()),
@@ -220,21 +221,21 @@ def _summary(cells: pd.DataFrame, epoch: int, layer: str, method: str, target: s
 
 SCORE_BLOCK = 4    # batches in one block of cells that `score_cells` hands to a Dask worker (64 cells: small blocks balance workers)
 
-def _scorer(work: str, epoch: int, device: str, cands: tuple, level: tuple | None):
+def _scorer(work: str, epoch: int, device: str, cands: tuple, level: tuple | None, untrained: bool = False):
     "The model (eval mode), its crop scale and its CAMs, loaded once per process (a Dask worker's) while its checkpoint file stays the same."
     f = Path(work)/"train"/f"ckpt_{epoch:03d}.pt"; s = f.stat()
     own = [c for c in cands if c[1] in OWN_CAMS]
     u = lambda i: tuple(dict.fromkeys(c[i] for c in own))
     def make():
-        model, _, st = load_checkpoint(work, epoch, device)
+        model, _, st = load_checkpoint(work, epoch, device, untrained)
         return model.to(device), st["scale"], GradCAM3D(model, u(0), kind=u(1), reference=u(3), smooth=u(4), level=level) if own else None
-    key = (str(f.resolve()), s.st_mtime_ns, s.st_size, device, tuple(dict.fromkeys(c[:2] + c[3:] for c in cands)), level)
+    key = (str(f.resolve()), s.st_mtime_ns, s.st_size, device, tuple(dict.fromkeys(c[:2] + c[3:] for c in cands)), level, untrained)
     return process_cached("scorer", key, make)   # upsampling needs no other model
 
 def _score_block(name: str, block: tuple, job: dict):
     "Grad-CAMO scores (one table per reading (layer, method, upsampling, reference, smooth), a row per crop position) and predicted classes of one block of cells: `score_cells`' work, here or on a Dask worker."
     (pos_all, y_all), dev, cands = block, job["device"], job["cands"]
-    model, scale, gc = _scorer(job["work"], job["epoch"], dev, cands, job["level"])
+    model, scale, gc = _scorer(job["work"], job["epoch"], dev, cands, job["level"], job["untrained"])
     store, ys = CropStore(job["data"]), dict(zip(pos_all, y_all))
     parts, preds = {c: [] for c in cands}, []
     for pos, x, lab in batches(store, pos_all, job["batch_size"]):
@@ -257,16 +258,18 @@ def score_cells(work_dir,  # the model's WORK_DIR (train/ checkpoints, split.csv
                 workers: int = 0, scheduler: str | None = None,  # blocks of cells on a local Dask cluster of N processes, or on a running one
                 reference: str = CAM_REFERENCE,  # background: the map relative to an input at `data_dir`'s background level (`background_level`); zero: to 0
                 smooth: float = CAM_SMOOTH,  # sigma (network-input voxels) of the Gaussian on the signed map before the ReLU
+                untrained: bool = False,  # a control: the network the model's training started from (`load_checkpoint`), read the same way
                ) -> tuple[pd.DataFrame, dict]:
     "Grad-CAMO for every cell of `data_dir` (default WORK_DIR) under WORK_DIR's model; writes cells.parquet, summary.json (keyed by the settings)."
     (cells, summary), = score_candidates(work_dir, [(layer, method, upsampling, reference, smooth)], epoch, target, batch_size, device, write, progress, data_dir, split,
-                                         workers, scheduler).values()
+                                         workers, scheduler, untrained).values()
     return cells, summary
 
 def score_candidates(work_dir, cands: list,  # readings (layer, method[, upsampling[, reference[, smooth]]]), the rest `CAM_*`'s: own CAMs (`OWN_CAMS`) at any layers, or one pytorch-grad-cam method
                      epoch: int | None = None, target: str | None = None, batch_size: int = 16, device: str = "auto",
                      write: bool | list = True,  # True: write every candidate's cells/summary; or the candidates to write
-                     progress: bool = True, data_dir=None, split: str | None = None, workers: int = 0, scheduler: str | None = None) -> dict:
+                     progress: bool = True, data_dir=None, split: str | None = None, workers: int = 0, scheduler: str | None = None,
+                     untrained: bool = False) -> dict:
     """`score_cells` for several CAMs at once: {(layer, method, upsampling, reference, smooth): (cells, summary)}, every own CAM from
     the same forward and backward pass. A pytorch-grad-cam method is its own map: reference zero, no smoothing."""
     work = Path(work_dir); data = Path(data_dir or work_dir); device = str(device_of(device))
@@ -293,7 +296,7 @@ def score_candidates(work_dir, cands: list,  # readings (layer, method[, upsampl
     step = batch_size*SCORE_BLOCK                                      # blocks of whole batches: the same batches as in one piece
     blocks = {f"cells {todo[a]}-{todo[min(a + step, len(todo)) - 1]}": (todo[a:a + step], y[todo[a:a + step]]) for a in range(0, len(todo), step)}
     level = tuple(map(float, background_level(data))) if any(c[3] == "background" for c in cands) else None   # the scored plate's
-    job = dict(work=str(work), data=str(data), epoch=epoch, device=device, cands=cands, target=target, batch_size=batch_size, level=level)
+    job = dict(work=str(work), data=str(data), epoch=epoch, device=device, cands=cands, target=target, batch_size=batch_size, level=level, untrained=untrained)
     with dask_client(workers, scheduler) as client:
         got = [r for _, r in field_map(_score_block, blocks, job, client=client, desc="grad-cam", unit="block", progress=progress)]
     pr = pd.concat([g[1] for g in got]).sort_index()
@@ -307,9 +310,9 @@ def score_candidates(work_dir, cands: list,  # readings (layer, method[, upsampl
         layer, method, up, ref, sm = c
         sc = pd.concat([g[0][c] for g in got]).sort_index()
         cells = pd.concat([base, sc.reset_index(drop=True)], axis=1)
-        summary = _summary(cells, epoch, layer, method, target, bool(classes), up, ref, sm)
+        summary = _summary(cells, epoch, layer, method, target, bool(classes), up, ref, sm, untrained)
         if write is True or (c in wr):
-            sfx = _out_suffix(work, data, epoch, method, split, layer, target, default_target, up, ref, sm)
+            sfx = _out_suffix(work, data, epoch, method, split, layer, target, default_target, up, ref, sm, untrained)
             write_table(cells, work/f"cells{sfx}.parquet")
             atomic_write_text(work/f"summary{sfx}.json", json.dumps(summary, indent=1))
             if sfx == "" and (work/"profiles.parquet").exists(): join_gradcamo(work)    # the default scoring joins the profiles (below)

@@ -118,7 +118,8 @@ def _cmd_profile(a):
 
 def _cmd_score(a):
     cells, summ = _cam.score_cells(a.work_dir, a.epoch, a.layer, a.target, a.batch_size, a.device, progress=not a.quiet,
-                                   data_dir=a.data_dir, split=a.split, method=a.method, upsampling=a.upsampling, reference=a.reference, smooth=a.smooth, **_dask_kw(a))
+                                   data_dir=a.data_dir, split=a.split, method=a.method, upsampling=a.upsampling, reference=a.reference, smooth=a.smooth,
+                                   untrained=a.untrained, **_dask_kw(a))
     print(json.dumps(summ, indent=1))
 
 def _cmd_export_cams(a):
@@ -278,6 +279,7 @@ def _p_score(q):
     q.add_argument("--batch-size", type=int, default=16)
     q.add_argument("--data-dir", default=None, help="score another WORK_DIR's crops with this model (its wells keep the model's split)")
     q.add_argument("--split", default=None, choices=["train", "test", "unseen"], help="score only these cells (default all)")
+    q.add_argument("--untrained", action="store_true", help="a control: the network this model's training started from (its initial weights), read the same way; written as *_untrained")
     q.add_argument("--method", default=CAM_METHOD, help="gradcam or hirescam (GradCAM3D), or a pytorch-grad-cam class name, e.g. GradCAM"); _o_upsampling(q); _o_dask(q)
 
 def _p_export_cams(q):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from .data import InputError, atomic_write_text, write_table, PRESETS
 from .crop import CropStore
-from .train import batches, prep, load_checkpoint, load_split, make_model, calibrate_bn
+from .train import batches, prep, load_checkpoint, load_split
 
 # %% auto #0
 __all__ = ['extract_features', 'profiles', 'features_of', 'spherize', 'aggregate_wells', 'well_permutation_p', 'retrieval_map',
@@ -43,10 +43,7 @@ def profiles(work_dir, epoch: int | None = None, layer: str = "_avg_pooling", un
     "One row per cell: Metadata_* (with Metadata_Split), prediction, and feature columns f0000... of a checkpoint."
     store = CropStore(work_dir)
     t = load_split(work_dir)
-    model, classes, st = load_checkpoint(work_dir, epoch)
-    if untrained:   # same architecture, random weights; BatchNorm statistics estimated on training crops (see 04_train)
-        torch.manual_seed(st["seed"]); model = make_model(model._fc.out_features, store.images.shape[1], st["variant"])
-        calibrate_bn(model, store, np.flatnonzero(t.Metadata_Split == "train"), batch_size, st["scale"], seed=st["seed"])
+    model, classes, st = load_checkpoint(work_dir, epoch, untrained=untrained)   # untrained: same architecture, the initial weights (04_train)
     f, lg = extract_features(model, store, np.arange(len(store)), layer, batch_size, st["scale"], device)
     meta = t[[c for c in t.columns if c.startswith("Metadata_")]].copy()
     meta["Metadata_CellId"], meta["Metadata_CropIndex"] = t.cell_id.to_numpy(), t.crop_index.to_numpy()

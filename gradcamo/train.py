@@ -269,8 +269,10 @@ def train(work_dir,  # WORK_DIR with crops/ (from `gradcamo crop`)
         if stop_after is not None and ep >= stop_after: break
     return pd.DataFrame(hist)
 
-def load_checkpoint(work_dir, epoch: int | None = None, device: str = "cpu"):
-    "Model (eval mode), classes (empty for a model without classes, e.g. self-supervised), settings of the checkpoint of `epoch` (default: last)."
+def load_checkpoint(work_dir, epoch: int | None = None, device: str = "cpu",
+                    untrained: bool = False):  # the network `train` started from instead: its seed's initial weights, BatchNorm statistics of the training crops
+    """Model (eval mode), classes (empty for a model without classes, e.g. self-supervised), settings of the checkpoint of `epoch` (default: last).
+    `untrained`: a network that learned nothing, for controls (the same architecture, classes and settings)."""
     tdir = Path(work_dir)/"train"
     ckpts = sorted(tdir.glob("ckpt_*.pt"))
     if not ckpts: raise InputError(f"{tdir}: no checkpoints; run `gradcamo train` first.")
@@ -279,9 +281,14 @@ def load_checkpoint(work_dir, epoch: int | None = None, device: str = "cpu"):
     ck = torch.load(f, map_location=device, weights_only=False)
     in_ch = int(ck["model"]["_conv_stem.weight"].shape[1])      # the plate's channel count, from the weights themselves
     n_out = int(ck["model"]["_fc.weight"].shape[0])               # classes, or the embedding size of a self-supervised head
-    m = make_model(n_out, in_ch, ck["settings"]["variant"])
+    st = ck["settings"]
+    if untrained:          # the draw `train` makes for its seed, with BatchNorm statistics estimated as for every checkpoint
+        torch.manual_seed(st["seed"]); m = make_model(n_out, in_ch, st["variant"]).to(device)
+        return calibrate_bn(m, CropStore(work_dir), np.flatnonzero(load_split(work_dir).Metadata_Split == "train"), st["batch_size"], st["scale"],
+                            torch.device(device), seed=st["seed"]), ck["classes"], st
+    m = make_model(n_out, in_ch, st["variant"])
     m.load_state_dict(ck["model"]); m.eval()
-    return m, ck["classes"], ck["settings"]
+    return m, ck["classes"], st
 
 # %% ../nbs/04_train.ipynb #85a8f26e
 class PooledBatchNorm3d(torch.nn.BatchNorm3d):
