@@ -72,7 +72,8 @@ def render(res: dict) -> str:
          f"16 x 24 x 24 µm, resampled to each grid; 06's split (test wells of the confounded plate); ceiling and floor models on the noise fill. "
          "Readings relative to the background, nearest upsampling; a reading's last number is the smoothing sigma in its grid's input voxels "
          "(a 64 grid's 0, 2, 4, 8 are the same µm as a 32 grid's 0, 1, 2, 4). "
-         "Trained with bf16 autocast on the GPU, so these are not the CPU run's numbers: compare rows of this run."
+         + ("Trained with bf16 autocast on the GPU, so these are not the CPU run's numbers: compare rows of this run." if res.get("device", "cuda") == "cuda"
+            else "Trained on the CPU, one thread a training (a training's numbers move with its thread count).")
          + (f" {res['note']}" if res.get("note") else ""), ""]
     last = d[d.epoch == d.epochs - 1].copy()
     acc = last.drop_duplicates(["kind", "grid", "seed", "epochs"]).pivot_table(index=["grid", "epochs"], columns="kind", values="acc")
@@ -119,7 +120,7 @@ def main():
     grids = [tuple(int(v) for v in g.split("x")) for g in a.grids]
     dirs = {g: _prepare(root, g) for g in grids}
     jobs = [(k, g, s, 6) for g in grids for s in a.seeds for k in KINDS] + [(k, grids[-1], s, a.long) for s in a.seeds for k in ("ceiling", "floor")] * bool(a.long)
-    raw = dict(when=time.strftime("%Y-%m-%d %H:%M"), machine=machine(), procs=a.procs, rows=[])
+    raw = dict(when=time.strftime("%Y-%m-%d %H:%M"), machine=machine(), device=a.device, procs=a.procs, rows=[])
     with mp.get_context("spawn").Pool(a.procs) as pool:
         for r in pool.imap_unordered(_job, [(k, g, s, e, dirs[g][k], dirs[g]["confounded"], a.device) for k, g, s, e in jobs]):
             raw["rows"].append(r); raw["minutes"] = (time.time() - t0)/60
