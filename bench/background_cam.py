@@ -185,21 +185,20 @@ def main():
     from _common import machine
     from gradcamo.data import write_table
     from gradcamo.data import PRESETS, TEST_FRAC
-    from gradcamo.crop import synthetic_crops, mask_crops
-    from gradcamo.train import train, make_split, linked_work
+    from gradcamo.crop import synthetic_crops, reference_crops
+    from gradcamo.train import train, make_split, seed_work
     from gradcamo.cam import auroc, well_bootstrap, paired, share_higher
     t_all = time.perf_counter(); p, out = PRESETS["quick"], Path(a.data)
     work = synthetic_crops(out, "quick", 0)                                              # 06's clean and confounded plates (seed 0)
     wc = synthetic_crops(out, "quick", 0, confound=1.0, confound_kinds=("background",)); make_split(wc, 0, TEST_FRAC)
     cue = cue_plate(out); bases = dict(clean=work, confounded=wc, cueonly=cue)
-    for f in FILLS:                                                                      # 06's names for zero fill: its models are reused
-        for k, keep, nm in (("ceiling", "cell", "_masked"), ("floor", "outside", "_cellremoved")):
-            bases[f"{k}_{f}"] = mask_crops(wc, wc.with_name(wc.name + nm + ("" if f == "zero" else f"_{f}")), keep=keep, fill=f, progress=False)
+    for f in FILLS:                                                                      # 06's names (its noise-fill models are reused)
+        bases |= {f"{k}_{f}": d for k, d in reference_crops(wc, f, progress=False).items()}
     res = dict(when=time.strftime("%Y-%m-%d %H:%M"), machine=machine(), data=str(a.data), seeds=a.seeds, epochs=p["epochs"], rows=[], acc=[], pooled=[])
     cells = {}
     for s in a.seeds:
         for k, b in bases.items():
-            d = b if s == 0 else linked_work(b, b.with_name(f"{b.name}_seed{s}"))   # 06's layout: seed 0 in the plate's own folder
+            d = seed_work(b, s)                                                          # 06's layout: seed 0 in the plate's own folder
             h = train(d, p["epochs"], 16, scale=p["scale"], seed=s, test_frac=TEST_FRAC, resume=True, progress=False)
             res["acc"].append(dict(kind=k, seed=s, acc=float(h.test_acc.iloc[-1])))
             for kk, data in ((k, None),) if k != "clean" else (("clean_own", None), ("clean", wc), ("clean_on_cue", cue)):   # the clean model also on the other plates' test wells

@@ -79,7 +79,7 @@ def main():
     import numpy as np, pandas as pd, torch, multiprocessing as mp
     from gradcamo.data import PRESETS, CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE
     from gradcamo.synth import synth_plate
-    from gradcamo.crop import synthetic_names, crop_plate, mask_crops, CROP_BOX_UM
+    from gradcamo.crop import synthetic_names, crop_plate, reference_crops, CROP_BOX_UM
     from gradcamo.train import linked_work, make_split, load_split
     from gradcamo.cam import cheat_experiment, auroc
     from _common import machine
@@ -98,8 +98,7 @@ def main():
         return w
     wclean, wc = plate(), plate(confound=1.0, confound_kinds=("background",))
     make_split(wclean, 0, test_frac); make_split(wc, 0, test_frac)
-    bases = dict(clean=wclean, confounded=wc, ceiling=mask_crops(wc, wc.with_name(wc.name + "_masked"), progress=False),
-                 floor=mask_crops(wc, wc.with_name(wc.name + "_cellremoved"), keep="outside", progress=False))
+    bases = dict(clean=wclean, confounded=wc) | reference_crops(wc, "zero", progress=False)
     log("plates made")
     dirs = {(k, s, e): linked_work(b, b.with_name(f"{b.name}_s{s}_e{e}")) for e in a.epochs for s in a.seeds for k, b in bases.items()}
     pooled, took = {}, {}

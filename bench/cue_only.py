@@ -66,7 +66,7 @@ def main():
     import numpy as np, pandas as pd, torch, multiprocessing as mp
     from gradcamo.data import PRESETS, CAM_LAYER, CAM_UPSAMPLE
     from gradcamo.synth import synth_plate
-    from gradcamo.crop import synthetic_names, crop_plate, mask_crops, CROP_BOX_UM
+    from gradcamo.crop import synthetic_names, crop_plate, reference_crops, CROP_BOX_UM
     from gradcamo.train import linked_work, make_split, load_split
     from gradcamo.cam import score_candidates, auroc, OWN_CAMS
     from _common import machine
@@ -83,10 +83,7 @@ def main():
         if not (w/"crops").exists(): crop_plate(table, w, CROP_BOX_UM, masks_dir=Path(table).parent/"truth"/"labels", progress=False)
         make_split(w, 0, TEST_FRAC); return w
     wc = plate(confound=1.0, confound_kinds=("background",))
-    bases = dict(clean=plate(), confounded=wc, cueonly=plate(effect=0.0, confound=1.0, confound_kinds=("background",)))
-    for k, keep in (("ceiling", "cell"), ("floor", "outside")):
-        d = wc.with_name(wc.name + ("_masked" if keep == "cell" else "_cellremoved"))
-        bases[k] = d if d.exists() else mask_crops(wc, d, keep=keep, progress=False)
+    bases = dict(clean=plate(), confounded=wc, cueonly=plate(effect=0.0, confound=1.0, confound_kinds=("background",))) | reference_crops(wc, "zero", progress=False)
     log("plates made")
     dirs = {}
     for s in a.seeds:

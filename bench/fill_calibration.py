@@ -56,22 +56,21 @@ def main():
     import pandas as pd
     from _common import machine
     from gradcamo.data import PRESETS, TEST_FRAC, CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE
-    from gradcamo.crop import synthetic_names, mask_crops
-    from gradcamo.train import linked_work, train
+    from gradcamo.crop import synthetic_names, reference_crops
+    from gradcamo.train import seed_work, train
     from gradcamo.cam import score_candidates, OWN_CAMS, UPSAMPLINGS
     cands = [(l, m, u) for l in LAYERS for m in OWN_CAMS for u in UPSAMPLINGS]
     t_all = time.perf_counter(); epochs, scale = PRESETS["quick"]["epochs"], PRESETS["quick"]["scale"]
     wc = synthetic_names(a.data, "quick", 0, confound=1.0, confound_kinds=("background",))[1]     # 06's confounded plate (seed 0)
     if not (wc/"split.csv").exists(): sys.exit(f"{wc}: not found or without its split; run `gradcamo reproduce --preset quick` first.")
     bases = {}
-    for f in a.fills:                # 06's names for zero fill (its models are reused); the fill's name added otherwise
-        for k, keep, nm in (("ceiling", "cell", "_masked"), ("floor", "outside", "_cellremoved")):
-            bases[f, k] = mask_crops(wc, wc.with_name(wc.name + nm + ("" if f == "zero" else f"_{f}")), keep=keep, fill=f, progress=False)
+    for f in a.fills:                # 06's names (its noise-fill models are reused)
+        bases |= {(f, k): d for k, d in reference_crops(wc, f, progress=False).items()}
     res = dict(when=time.strftime("%Y-%m-%d %H:%M"), machine=machine(), data=str(a.data), seeds=a.seeds, epochs=epochs, layer=CAM_LAYER,
                method=CAM_METHOD, upsampling=CAM_UPSAMPLE, rows=[], acc=[])
     for (f, k), b in bases.items():
         for s in a.seeds:
-            d = b if s == 0 else linked_work(b, b.with_name(f"{b.name}_seed{s}"))   # 06's layout: seed 0 in the plate's own folder
+            d = seed_work(b, s)                                                          # 06's layout: seed 0 in the plate's own folder
             h = train(d, epochs, 16, scale=scale, seed=s, test_frac=TEST_FRAC, resume=True, progress=False)
             res["acc"].append(dict(fill=f, kind=k, seed=s, acc=float(h.test_acc.iloc[-1])))
             sc = score_candidates(d, cands, split="test", progress=False, write=False)

@@ -21,12 +21,11 @@ KINDS = ("ceiling", "floor", "clean", "confounded")
 
 def _prepare(root, grid):
     from gradcamo.data import TEST_FRAC
-    from gradcamo.crop import synthetic_crops, mask_crops
+    from gradcamo.crop import synthetic_crops, reference_crops
     from gradcamo.train import make_split
     w0 = synthetic_crops(root, "quick", 0, grid=grid); wc = synthetic_crops(root, "quick", 0, confound=1.0, confound_kinds=("background",), grid=grid)
     make_split(w0, 0, TEST_FRAC); make_split(wc, 0, TEST_FRAC)
-    return dict(clean=w0, confounded=wc, ceiling=mask_crops(wc, wc.with_name(wc.name + "_masked_noise"), fill="noise", progress=False),
-                floor=mask_crops(wc, wc.with_name(wc.name + "_cellremoved_noise"), keep="outside", fill="noise", progress=False))
+    return dict(clean=w0, confounded=wc) | reference_crops(wc, "noise", progress=False)
 
 def _job(a):
     "Train one model, score it by every reading at its last epoch (and at 5, 11 when longer than 12): per-cell Grad-CAMO lists."

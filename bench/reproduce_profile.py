@@ -28,10 +28,12 @@ def profile(run_dirs, top: int = 3) -> tuple[str, float]:
     for rd in map(Path, run_dirs):
         for nb in sorted(rd.glob("[0-9][0-9]_*.ipynb")):
             done = rd/f"{nb.stem}.done.json"
-            if not done.exists(): continue                       # unfinished: not a measurement
-            secs = json.loads(done.read_text())["seconds"]; total += secs
             cs = sorted(cells(nb), reverse=True)
             slow = "; ".join(f"{d:.0f} s `{s.replace('|', '/')}`" for d, s in cs[:top])
+            if not done.exists():                                # stopped (an error) or cut: its cells so far, not in the total
+                if cs: rows.append(f"| {nb.stem} (stopped) | {sum(d for d, _ in cs)/60:.1f} in cells | | {slow} |")
+                continue
+            secs = json.loads(done.read_text())["seconds"]; total += secs
             rows.append(f"| {nb.stem} | {secs/60:.1f} | {100*sum(d for d, _ in cs)/secs:.0f}% | {slow} |")
     head = "| notebook | minutes | in cells | slowest cells |\n|---|---|---|---|\n"
     return head + "\n".join(rows) + f"\n| **all** | **{total/60:.1f}** | | |\n", total

@@ -22,7 +22,7 @@ __all__ = ['OWN_CAMS', 'REFERENCES', 'UPSAMPLINGS', 'SCORE_BLOCK', 'GRADCAMO_COL
            'share_higher', 'cheat_experiment']
 
 # %% ../nbs/06_gradcamo.ipynb #c452f715
-OWN_CAMS = ("gradcam", "hirescam")    # the CAMs `GradCAM3D` computes; any other method name is a pytorch-grad-cam class
+OWN_CAMS = ("gradcam", "hirescam", "layercam", "elementwise")    # the CAMs `GradCAM3D` computes; any other method name is a pytorch-grad-cam class
 REFERENCES = ("zero", "background")   # what a map is read relative to: an input of 0, or the plate's background level everywhere
 
 def smooth_map(cam: torch.Tensor,  # (B, [d,] h, w) maps at a layer's resolution
@@ -36,11 +36,11 @@ def smooth_map(cam: torch.Tensor,  # (B, [d,] h, w) maps at a layer's resolution
     return separable_filtering(cam[:, None], ks, mode="replicate")[:, 0]
 
 class GradCAM3D:
-    "Batched Grad-CAM (or HiResCAM) for 3D (or 2D) inputs, in torch: raw non-negative CAMs at the target layer's resolution."
+    "Batched Grad-CAM (or HiResCAM, LayerCAM, element-wise Grad-CAM) for 3D (or 2D) inputs, in torch: raw non-negative CAMs at the target layer's resolution."
     def __init__(self, model: torch.nn.Module,
                  layer: str | tuple = CAM_LAYER,  # a layer, or several (then `maps` gives each one's CAMs from one pass)
                  eval_mode: bool = True,  # False: leave the model's mode alone (a training loss, `gradcamo.regularize`)
-                 kind: str | tuple = CAM_METHOD,  # gradcam: maps weighted by their mean gradient; hirescam: activation times gradient, voxel by voxel; or both
+                 kind: str | tuple = CAM_METHOD,  # gradcam: maps weighted by their mean gradient; hirescam: activation times gradient, voxel by voxel; layercam: times the positive gradient; elementwise: the positive products summed; or several
                  reference: str | tuple = CAM_REFERENCE,  # zero: the activations as they are; background: minus those of an input at `level` everywhere; or both
                  smooth: float | tuple = CAM_SMOOTH,  # sigma (network-input voxels) of a Gaussian on the signed map before the ReLU; 0: none; or several
                  level=None):  # per channel, the plate's background level (`gradcamo.crop.background_level`): needed for reference 'background'
@@ -105,6 +105,8 @@ class GradCAM3D:
                 ar = a - a0 if r == "background" else a
                 for k in self.kinds:
                     if k == "hirescam": cam = (g*ar).sum(1)          # HiResCAM: no averaging of the gradient over the map
+                    elif k == "layercam": cam = (F.relu(g)*ar).sum(1)    # LayerCAM: only where raising the map raises the score
+                    elif k == "elementwise": cam = F.relu(g*ar).sum(1)   # element-wise Grad-CAM: positive contributions, none cancelled
                     else: cam = torch.einsum("bk,bk...->b...", g.flatten(2).mean(-1), ar)   # Grad-CAM: (B, K) channel weights
                     for s in self.sigmas:
                         cs = smooth_map(cam, s, x.shape[2:])
@@ -153,9 +155,9 @@ def gradcamo_scores(cam: torch.Tensor,  # (B, Z, Y, X) non-negative CAMs at crop
 
 # %% ../nbs/06_gradcamo.ipynb #a14ba073
 def reference_cam(model, layer: str, x: torch.Tensor, target: torch.Tensor,
-                  method: str = "GradCAM",  # or HiResCAM
+                  method: str = "GradCAM",  # or HiResCAM, LayerCAM, GradCAMElementWise
                  ) -> np.ndarray:
-    "pytorch-grad-cam's GradCAM (or HiResCAM) at layer resolution (ReLU applied, no upsampling or normalisation)."
+    "pytorch-grad-cam's GradCAM (or another CAM of its own) at layer resolution (ReLU applied, no upsampling or normalisation)."
     import pytorch_grad_cam as pgc
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
     mod = model.get_submodule(layer)
@@ -253,7 +255,7 @@ def score_cells(work_dir,  # the model's WORK_DIR (train/ checkpoints, split.csv
                 device: str = "auto", write: bool = True, progress: bool = True,
                 data_dir=None,  # another WORK_DIR's crops to score (default WORK_DIR): its wells keep the model's split, new wells are 'unseen'
                 split: str | None = None,  # score only this split's cells ('test'), default all
-                method: str = CAM_METHOD,  # gradcam or hirescam (GradCAM3D, raw CAM), or a pytorch-grad-cam class name (GradCAM, FEM, ...)
+                method: str = CAM_METHOD,  # one of OWN_CAMS (GradCAM3D, raw CAM), or a pytorch-grad-cam class name (GradCAM, FEM, ...)
                 upsampling: str = CAM_UPSAMPLE,  # how the CAM reaches the crop's grid (`UPSAMPLINGS`)
                 workers: int = 0, scheduler: str | None = None,  # blocks of cells on a local Dask cluster of N processes, or on a running one
                 reference: str = CAM_REFERENCE,  # background: the map relative to an input at `data_dir`'s background level (`background_level`); zero: to 0

@@ -280,7 +280,7 @@ def _p_score(q):
     q.add_argument("--data-dir", default=None, help="score another WORK_DIR's crops with this model (its wells keep the model's split)")
     q.add_argument("--split", default=None, choices=["train", "test", "unseen"], help="score only these cells (default all)")
     q.add_argument("--untrained", action="store_true", help="a control: the network this model's training started from (its initial weights), read the same way; written as *_untrained")
-    q.add_argument("--method", default=CAM_METHOD, help="gradcam or hirescam (GradCAM3D), or a pytorch-grad-cam class name, e.g. GradCAM"); _o_upsampling(q); _o_dask(q)
+    q.add_argument("--method", default=CAM_METHOD, help="gradcam, hirescam, layercam or elementwise (GradCAM3D), or a pytorch-grad-cam class name, e.g. GradCAM"); _o_upsampling(q); _o_dask(q)
 
 def _p_export_cams(q):
     q.add_argument("work_dir", help="the model's WORK_DIR"); q.add_argument("out_dir", help="folder for the OME-TIFFs / OME-Zarrs")

@@ -15,7 +15,7 @@ from .segment import _outside
 # %% auto #0
 __all__ = ['CROP_BOX_UM', 'CROP_GRID', 'STORES', 'ZARR_STEP', 'ZARR_CODEC', 'plate_percentiles', 'normalize', 'crop_box',
            'crop_voxel_um', 'grid_scale', 'cell_table', 'extract', 'label_crop', 'quantize', 'crop_plate', 'CropStore',
-           'mask_crops', 'background_level', 'synthetic_names', 'synthetic_crops', 'plot_crops']
+           'mask_crops', 'background_level', 'reference_crops', 'synthetic_names', 'synthetic_crops', 'plot_crops']
 
 # %% ../nbs/03_crop.ipynb #dd594bce
 def _field_samples(key: str, idx: np.ndarray, pl: Plate) -> np.ndarray:
@@ -344,6 +344,18 @@ def background_level(work_dir) -> np.ndarray:
     lv = [float(np.median(p)) for p in _background_pool(CropStore(own))]
     atomic_write_text(f, json.dumps(dict(level=lv, crops=key)))
     return np.asarray(lv, np.float32)
+
+# %% ../nbs/03_crop.ipynb #ba50d9cb
+def reference_crops(work_dir,  # a WORK_DIR with crops/ (06: the confounded plate's)
+                    fill: str = "noise",  # what the removed voxels become (`mask_crops`' fill)
+                    kinds=("ceiling", "floor"),  # which copies: ceiling (only the cell kept), floor (the cell removed)
+                    progress: bool = True) -> dict:
+    "The calibration's reference copies of WORK_DIR, beside it: {kind: WORK_DIR} (made once by `mask_crops`, then found)."
+    w, tag = Path(work_dir), "" if fill == "zero" else f"_{fill}"
+    made = dict(ceiling=("cell", "_masked"), floor=("outside", "_cellremoved"))
+    if bad := set(kinds) - set(made): raise InputError(f"kinds must be among {tuple(made)}, got {sorted(bad)}.")
+    return {k: mask_crops(w, w.with_name(w.name + made[k][1] + tag), keep=made[k][0], fill=fill, progress=progress) for k in kinds}
+
 
 # %% ../nbs/03_crop.ipynb #4932d4a3
 def synthetic_names(out_dir, preset: str = "tiny", seed: int = 0, confound: float = 0.0, confound_map: str = "aligned",

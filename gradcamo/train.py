@@ -13,8 +13,8 @@ from .crop import CropStore
 
 # %% auto #0
 __all__ = ['split_wells', 'augment', 'epoch_indices', 'batches', 'make_model', 'prep', 'device_of', 'drop_single', 'calibrate_bn',
-           'make_split', 'load_split', 'linked_work', 'run_epoch', 'train', 'load_checkpoint', 'PooledBatchNorm3d',
-           'pool_batchnorm']
+           'make_split', 'load_split', 'linked_work', 'seed_work', 'run_epoch', 'train', 'load_checkpoint',
+           'PooledBatchNorm3d', 'pool_batchnorm']
 
 # %% ../nbs/04_train.ipynb #7bf72425
 def split_wells(cells: pd.DataFrame,  # one row per cell with Metadata_Plate, Metadata_Well, Metadata_Treatment
@@ -152,6 +152,14 @@ def linked_work(work_dir,  # a WORK_DIR with crops/ (and maybe split.csv)
     write_table(table if table is not None else CropStore(src).table, w/"crops"/"crops.parquet")
     if (src/"split.csv").exists() and not (w/"split.csv").exists(): atomic_write_text(w/"split.csv", (src/"split.csv").read_text())
     return w
+
+def seed_work(work_dir,  # a WORK_DIR with crops/ (and maybe split.csv)
+              seed: int,  # the training seed of the model wanted
+              first: int = 0,  # the seed whose model lives in WORK_DIR itself
+             ) -> Path:
+    "The WORK_DIR of the model trained with `seed` on WORK_DIR's crops: WORK_DIR itself for `first`, else `<name>_seed<seed>` beside it (`linked_work`)."
+    w = Path(work_dir)
+    return w if seed == first else linked_work(w, w.with_name(f"{w.name}_seed{seed}"))
 
 def run_epoch(model, store, idx, y, opt=None, sched=None, batch_size=16, scale=1, dev=torch.device("cpu"), gen=None, amp=False,
               objective=None,  # `objective(model, x, lab, t) -> (outputs, extra loss)` replaces the plain forward (see `train`)
