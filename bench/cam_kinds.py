@@ -41,14 +41,13 @@ def main():
     if a.render: print(render(json.loads(Path(a.render).read_text()))); return
     import numpy as np, pandas as pd
     from _common import machine
-    from gradcamo.data import TEST_FRAC, CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE, CAM_REFERENCE, CAM_SMOOTH
+    from gradcamo.data import CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE, CAM_REFERENCE, CAM_SMOOTH
     from gradcamo.crop import synthetic_names, reference_crops
     from gradcamo.train import seed_work
     from gradcamo.cam import score_candidates, cheat_experiment, auroc, OWN_CAMS, UPSAMPLINGS, REFERENCES
     t_all = time.perf_counter()
     work = synthetic_names(a.data, "quick", 0)[1]
     wc = synthetic_names(a.data, "quick", 0, confound=1.0, confound_kinds=("background",))[1]
-    wb = synthetic_names(a.data, "quick", 0, confound=1.0, confound_map="shuffled", confound_kinds=("background",))[1]
     bases = dict(clean=work, confounded=wc) | reference_crops(wc, "noise", progress=False)
     dirs = {(k, s): seed_work(b, s) for s in a.seeds for k, b in bases.items()}
     missing = [str(d) for d in dirs.values() if not sorted((d/"train").glob("ckpt_*.pt"))]
