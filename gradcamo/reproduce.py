@@ -123,7 +123,7 @@ def reproduce(preset: str = "quick",  # data size: tiny | quick | paper
               progress: bool = True,  # progress bars
               extra: dict | None = None,  # further parameters passed to every notebook
              ) -> dict:
-    "Run every section notebook with papermill; returns the merged results.json."
+    "Run every section notebook with papermill; returns the merged results.json. A failed section does not stop the others (each makes its own data); the run then ends in an error naming every failed one."
     import papermill as pm
     from tqdm.auto import tqdm
     nbs_dir = find_nbs_dir(nbs)
@@ -137,6 +137,7 @@ def reproduce(preset: str = "quick",  # data size: tiny | quick | paper
     tempfile.gettempdir()      # this process's own temporary folder (kernel connection files) is fixed now, before TMPDIR changes below
     if preset != "tiny": atomic_write_text(run_dir/"machine.json", json.dumps(machine_speed(), indent=1))   # this run's times, in this machine's speed (bench/reproduce_profile.py)
     bar = tqdm(todo, desc=f"reproduce {preset}", unit="notebook", disable=not progress)
+    failed = []
     for nb in bar:
         bar.set_postfix_str(nb.name)
         out_nb, done = run_dir/nb.name, run_dir/f"{nb.stem}.done.json"
@@ -153,11 +154,15 @@ def reproduce(preset: str = "quick",  # data size: tiny | quick | paper
                                     progress_bar=False, log_output=False)
         except Exception as e:
             msg = str(e).strip().splitlines()
-            raise ReproduceError(f"{nb.name} failed ({type(e).__name__}): {msg[-1] if msg else ''}\n"
-                                 f"  the partly executed notebook is {out_nb} (its temporary files in {tmp}); fix and rerun with --resume.") from None
+            failed.append(f"{nb.name} failed ({type(e).__name__}): {msg[-1] if msg else ''}\n"
+                          f"  the partly executed notebook is {out_nb} (its temporary files in {tmp})")
+            bar.write(failed[-1].splitlines()[0] + "; going on with the next section"); continue
         shutil.rmtree(tmp, ignore_errors=True)
         atomic_write_text(done, json.dumps(dict(digest=dg, params=params, seconds=round(time.time() - t0, 1))))
     if (run_dir/"tmp").is_dir() and not any((run_dir/"tmp").iterdir()): (run_dir/"tmp").rmdir()
+    if failed:   # neither the run's time nor README's results are recorded from a run that did not make every figure
+        raise ReproduceError("\n".join(failed) + f"\n{len(failed)} of {len(todo)} section(s) failed; the others finished. Fix and rerun with --resume: "
+                             "finished sections are skipped.")
     if not only and preset != "tiny": record_timing(run_dir, fig_dir, preset)        # a whole run: its time, in its machine's speed
     rj = fig_dir/"results.json"
     root = nbs_dir.parent

@@ -1,0 +1,119 @@
+"""How often does one seed of `06`'s experiment pass `06`'s own checks? (#14 items 2, 3 and 5.)
+
+`gradcamo reproduce --preset quick` stops in `06` when any of its three seeds misses a per-seed check (the calibration:
+floor <= 0.1 and ceiling - floor > 0.25; the contrast: both well intervals of clean - confounded above 0; the ceiling
+above its untrained network; the broken cue costing the confounded model > 0.1 balanced accuracy). It passed on the
+Intel Xeon that made the committed run and stopped on an AMD EPYC (same code, same seeds: the CPUs' float kernels train
+other models). This runs `06`'s experiment exactly as `06` does (the same calls: `synthetic_crops`, `make_split`,
+`reference_crops(..., "noise")`, `seed_work`, `train`, `cheat_experiment` at the default reading, `score_cells(...,
+untrained=True)`) for more seeds on one machine, so the per-seed pass rate, and with it the chance that 3 seeds all
+pass, is measured rather than guessed. Seeds 0-2 are 06's own: on the machine that stopped they must give its numbers.
+
+Run: python bench/cheat_seeds.py --out cheat_seeds.json [--preset quick] [--seeds 0 1 2 3 4 5 6 7]
+     python bench/cheat_seeds.py --render cheat_seeds.json > bench/CHEAT_SEEDS.md
+"""
+import argparse, json, os, shutil, sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1])); sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+CHECKS = {   # 06's per-seed asserts at quick, by name (06_gradcamo, the cell that ends with them)
+    "floor <= 0.1": lambda r: r["floor"] <= 0.1,
+    "ceiling - floor > 0.25": lambda r: r["ceiling"] - r["floor"] > 0.25,
+    "same-image interval > 0": lambda r: r["diff_lo"] > 0,
+    "own-plate interval > 0": lambda r: r["own_diff_lo"] > 0,
+    "ceiling > untrained": lambda r: r["ceiling"] - r["untrained_ceiling"] > 0,
+    "broken cue costs > 0.1": lambda r: r["broken_acc"] < r["confounded_acc"] - 0.1,
+}
+
+STOPPED = {0: (0.533225, 0.077013), 1: (0.372468, 0.048679), 2: (0.518028, 0.152374)}   # seed: (ceiling, floor) as 06's assert printed them in the stopped run of bench/REPRODUCE.md
+
+def render(res: dict) -> str:
+    import pandas as pd
+    from _common import md_table
+    m = res["machine"]; r = pd.DataFrame(res["rows"]).astype({"seed": int})
+    ok = pd.DataFrame({k: r.apply(f, axis=1) for k, f in CHECKS.items()})
+    r["failed"] = ok.apply(lambda x: ", ".join(k for k, v in x.items() if not v) or "-", axis=1)
+    n, k = len(r), int(ok.all(axis=1).sum()); p = k/n
+    cols = ["seed", "ceiling", "floor", "untrained_ceiling", "diff", "diff_lo", "own_diff_lo", "auroc", "paired_share",
+            "clean_acc", "confounded_acc", "broken_acc", "ceiling_acc", "floor_acc", "failed"]
+    L = ["# How often one seed of 06's experiment passes 06's checks (#14)", "",
+         f"Measured {res['when']} by `python bench/cheat_seeds.py` in {res['minutes']:.1f} min on {m['cpu']} ({m['cores']} cores; torch {m['torch']}, "
+         f"MONAI {m['monai']}). `06`'s experiment at `{res['preset']}` exactly as `06` runs it ({res['epochs']} epochs, input scale {res['scale']}, "
+         f"reading {res['reading']}), one row per training seed; {res['n_test_cells']} test cells in {res['n_test_wells']} test wells, chance {res['chance']:.3f}.", "",
+         md_table(r[cols], index=False), "",
+         f"Seeds passing every per-seed check of `06`: **{k} of {n}**. " + "; ".join(f"{c}: {int(ok[c].sum())}/{n}" for c in CHECKS) + ".", "",
+         f"If seeds pass independently at this rate, three seeds (what `06` trains at quick) all pass with probability "
+         f"{p:.3f}^3 = **{p**3:.3f}**; a Wilson 95% interval of the per-seed rate is {res['wilson'][0]:.3f}-{res['wilson'][1]:.3f}, "
+         f"so {res['wilson'][0]**3:.3f}-{res['wilson'][1]**3:.3f} for three.",
+         f"Clean - confounded on the same images, with the training seed as the replicated unit: above 0 in {int((r['diff'] > 0).sum())} of {n} seeds, "
+         f"mean {r['diff'].mean():.3f} (95% t-interval over seeds {tint(r['diff'])[0]:.3f} to {tint(r['diff'])[1]:.3f}); "
+         f"each on its own plate: above 0 in {int((r.own_diff > 0).sum())} of {n}, mean {r.own_diff.mean():.3f} ({tint(r.own_diff)[0]:.3f} to {tint(r.own_diff)[1]:.3f}).",
+         f"Pooled over all {n} seeds: per-cell AUROC clean vs confounded on the same images {res['pooled_auroc']:.3f} (goal 0.85); "
+         f"ceiling mean {r.ceiling.mean():.3f} (goal 0.7 in every seed), floor mean {r.floor.mean():.3f}.", ""]
+    same = [int(x.seed) for x in r.itertuples() if x.seed in STOPPED and (round(x.ceiling, 6), round(x.floor, 6)) == STOPPED[x.seed]]
+    if any(x in STOPPED for x in r.seed):
+        L += [f"The stopped reproduce on an AMD EPYC (`bench/REPRODUCE.md`) printed ceiling and floor to 6 decimals for seeds 0-2; "
+              f"this run gives the same 6 decimals for seed(s) {same or 'none'} of {sorted(set(r.seed) & set(STOPPED))}.", ""]
+    return "\n".join(L)
+
+def tint(x, level: float = 0.95) -> tuple:
+    "The t-interval of the mean of x (seeds as replicates)."
+    import numpy as np
+    from scipy import stats
+    x = np.asarray(x, float); h = stats.t.ppf((1 + level)/2, len(x) - 1)*x.std(ddof=1)/np.sqrt(len(x))
+    return x.mean() - h, x.mean() + h
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple:
+    c = (k/n + z*z/(2*n))/(1 + z*z/n); h = z*((k/n*(1 - k/n) + z*z/(4*n))/n)**0.5/(1 + z*z/n)
+    return max(0.0, c - h), min(1.0, c + h)
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="cheat_seeds.json"); ap.add_argument("--preset", default="quick")
+    ap.add_argument("--seeds", type=int, nargs="+", default=list(range(8))); ap.add_argument("--render", default=None)
+    ap.add_argument("--keep", default=None, help="a folder to keep the plates and models in (default: a temporary one, removed at the end)")
+    a = ap.parse_args()
+    if a.render: print(render(json.loads(Path(a.render).read_text()))); return
+    import numpy as np
+    from gradcamo.data import PRESETS, CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE, CAM_REFERENCE, CAM_SMOOTH
+    from gradcamo.crop import synthetic_crops, reference_crops
+    from gradcamo.train import train, make_split, load_split, seed_work
+    from gradcamo.cam import cheat_experiment, score_cells, auroc
+    from _common import machine
+    t_all = time.perf_counter(); seed, test_frac = 0, 0.5        # 06's parameters at quick
+    epochs, scale = PRESETS[a.preset]["epochs"], PRESETS[a.preset]["scale"]
+    rd = dict(layer=CAM_LAYER, method=CAM_METHOD, upsampling=CAM_UPSAMPLE, reference=CAM_REFERENCE, smooth=CAM_SMOOTH)
+    res = dict(when=time.strftime("%Y-%m-%d %H:%M"), machine=machine(), preset=a.preset, epochs=epochs, scale=scale, reading=list(rd.values()), rows=[])
+    save = lambda: Path(a.out).write_text(json.dumps(res, indent=1, default=float))
+    def log(*s): print(f"[{time.perf_counter() - t_all:7.1f} s]", *s, flush=True)
+    if a.keep: root = Path(a.keep); root.mkdir(parents=True, exist_ok=True)
+    else:
+        root = Path(tempfile.mkdtemp(prefix="cheat_seeds_"))
+        import atexit; atexit.register(shutil.rmtree, root, True)   # plates and models go however the run ends: only the JSON stays
+    work = synthetic_crops(root, a.preset, seed)
+    wc = synthetic_crops(root, a.preset, seed, confound=1.0, confound_kinds=("background",))
+    wb = synthetic_crops(root, a.preset, seed, confound=1.0, confound_map="shuffled", confound_kinds=("background",))
+    make_split(work, seed, test_frac); make_split(wc, seed, test_frac)     # 06: `train(work, seed=0)` makes the first, then `make_split(wc, seed, test_frac)`
+    bases = dict(clean=work, confounded=wc) | reference_crops(wc, "noise", progress=False)
+    log("plates made")
+    pooled = ([], [])
+    for s in a.seeds:
+        t0 = time.perf_counter()
+        dirs = {(k, s): seed_work(bases[k], s, first=seed) for k in bases}
+        for (k, _), w in dirs.items(): train(w, epochs, 16, scale=scale, seed=s, test_frac=test_frac, resume=True, progress=False)
+        per, sc = cheat_experiment(dirs, wc, wb, **rd, write=False)
+        r = per.iloc[0].to_dict()
+        r["untrained_ceiling"] = score_cells(dirs["ceiling", s], **rd, split="test", progress=False, untrained=True, write=False)[1]["gradcamo_mean"]
+        r["minutes"] = (time.perf_counter() - t0)/60
+        res["rows"].append({k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()})
+        for i, k in enumerate(("clean", "confounded")): pooled[i].append(sc[k, s][0].gradcamo.dropna().to_numpy())
+        res["pooled_auroc"] = auroc(np.concatenate(pooled[0]), np.concatenate(pooled[1]))
+        res["n_test_cells"], res["chance"] = int(r["n_cells"]), float(r["chance"])
+        res["n_test_wells"] = int(load_split(wc).query("Metadata_Split == 'test'").Metadata_Well.nunique())
+        k_ok = sum(all(f(x) for f in CHECKS.values()) for x in res["rows"]); res["wilson"] = wilson(k_ok, len(res["rows"]))
+        res["minutes"] = (time.perf_counter() - t_all)/60; save()
+        log(f"seed {s}: ceiling {r['ceiling']:.3f} floor {r['floor']:.3f} diff_lo {r['diff_lo']:.3f} own_diff_lo {r['own_diff_lo']:.3f} "
+            f"broken {r['broken_acc']:.3f} vs {r['confounded_acc']:.3f}; {r['minutes']:.1f} min")
+    print(render(res))
+
+if __name__ == "__main__": main()
