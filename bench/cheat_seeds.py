@@ -10,7 +10,7 @@ untrained=True)`) for more seeds on one machine, so the per-seed pass rate, and 
 pass, is measured rather than guessed. Seeds 0-2 are 06's own: on the machine that stopped they must give its numbers.
 
 Run: python bench/cheat_seeds.py --out cheat_seeds.json [--preset quick] [--seeds 0 1 2 3 4 5 6 7] [--epochs 12]
-     python bench/cheat_seeds.py --render cheat_seeds.json > bench/CHEAT_SEEDS.md
+     python bench/cheat_seeds.py --render cheat_seeds.json [more.json ...] > bench/CHEAT_SEEDS.md   (several: other seeds' runs, combined)
 """
 import argparse, json, os, shutil, sys, tempfile, time
 from pathlib import Path
@@ -27,6 +27,23 @@ CHECKS = {   # 06's per-seed asserts at quick, by name (06_gradcamo, the cell th
 
 STOPPED = {0: (0.533225, 0.077013), 1: (0.372468, 0.048679), 2: (0.518028, 0.152374)}   # seed: (ceiling, floor) as 06's assert printed them in the stopped run of bench/REPRODUCE.md
 
+def combine(parts: list) -> dict:
+    "One result from runs of other seeds with the same settings on one machine kind: rows joined; the pooled AUROC over all cells where every run kept its cells, else each run's own."
+    keys = ("preset", "epochs", "scale", "reading", "n_test_cells", "n_test_wells")
+    bad = [k for k in keys if any(q[k] != parts[0][k] for q in parts)] + (["cpu"] if any(q["machine"]["cpu"] != parts[0]["machine"]["cpu"] for q in parts) else [])
+    if bad: raise SystemExit(f"cannot combine runs that differ in {bad}")
+    seeds = [r["seed"] for q in parts for r in q["rows"]]
+    if len(set(seeds)) < len(seeds): raise SystemExit(f"a seed appears in two runs: {sorted(seeds)}")
+    out = dict(parts[0], rows=[r for q in parts for r in q["rows"]], minutes=sum(q["minutes"] for q in parts),
+               when=", ".join(q["when"] for q in parts), parts=[dict(when=q["when"], seeds=[int(r["seed"]) for r in q["rows"]], pooled_auroc=q["pooled_auroc"]) for q in parts])
+    if all("cells" in q for q in parts):
+        import numpy as np
+        from gradcamo.cam import auroc
+        cells = [c for q in parts for c in q["cells"].values()]
+        out["pooled_auroc"] = auroc(np.concatenate([c["clean"] for c in cells]), np.concatenate([c["confounded"] for c in cells]))
+    else: out["pooled_auroc"] = None
+    return out
+
 def render(res: dict) -> str:
     import pandas as pd
     from scipy import stats
@@ -36,6 +53,8 @@ def render(res: dict) -> str:
     r["failed"] = ok.apply(lambda x: ", ".join(k for k, v in x.items() if not v) or "-", axis=1)
     n, k = len(r), int(ok.all(axis=1).sum()); p = k/n
     w = stats.binomtest(k, n).proportion_ci(method="wilson")             # the per-seed pass rate's 95% interval
+    reliance = r.confounded_acc - r.broken_acc
+    rho, rho_d = stats.spearmanr(reliance, r.confounded_gradcamo), stats.spearmanr(reliance, r["diff"])   # across models
     t = {c: stats.t.interval(0.95, n - 1, r[c].mean(), stats.sem(r[c])) for c in ("diff", "own_diff")}   # seeds as replicates
     cols = ["seed", "ceiling", "floor", "untrained_ceiling", "diff", "diff_lo", "own_diff_lo", "auroc", "paired_share",
             "clean_acc", "confounded_acc", "broken_acc", "ceiling_acc", "floor_acc", "failed"]
@@ -52,8 +71,16 @@ def render(res: dict) -> str:
          f"Clean - confounded on the same images, with the training seed as the replicated unit: above 0 in {int((r['diff'] > 0).sum())} of {n} seeds, "
          f"mean {r['diff'].mean():.3f} (95% t-interval over seeds {t['diff'][0]:.3f} to {t['diff'][1]:.3f}); "
          f"each on its own plate: above 0 in {int((r.own_diff > 0).sum())} of {n}, mean {r.own_diff.mean():.3f} ({t['own_diff'][0]:.3f} to {t['own_diff'][1]:.3f}).",
-         f"Pooled over all {n} seeds: per-cell AUROC clean vs confounded on the same images {res['pooled_auroc']:.3f} (goal 0.85); "
+         (f"Pooled over all {n} seeds: per-cell AUROC clean vs confounded on the same images {res['pooled_auroc']:.3f} (goal 0.85); " if res["pooled_auroc"] is not None else
+          f"Per-cell AUROC clean vs confounded on the same images, pooled over each run's seeds (an earlier run kept no cells to pool across runs): "
+          + "; ".join(f"seeds {q['seeds'][0]}-{q['seeds'][-1]} {q['pooled_auroc']:.3f}" for q in res["parts"]) + f"; the mean of the {n} seeds' own {r.auroc.mean():.3f} (goal 0.85); ") +
          f"ceiling mean {r.ceiling.mean():.3f} (goal 0.7 in every seed), floor mean {r.floor.mean():.3f}.", ""]
+    if n >= 5:   # a rank correlation over fewer models says nothing
+        L += [f"Does the reading follow how much a model cheats? Across the {n} confounded models, the balanced accuracy each loses "
+              f"when the cue is shuffled (`confounded_acc` - `broken_acc`, its reliance on the cue) against its mean Grad-CAMO on "
+              f"its test cells: Spearman rho {rho.statistic:.2f} (p {rho.pvalue:.2f}; negative: the more a model relies on the cue, "
+              f"the less of its attention is on the cell); against the clean - confounded difference on the same images: rho "
+              f"{rho_d.statistic:.2f} (p {rho_d.pvalue:.2f}).", ""]
     same = [int(x.seed) for x in r.itertuples() if x.seed in STOPPED and (round(x.ceiling, 6), round(x.floor, 6)) == STOPPED[x.seed]]
     if any(x in STOPPED for x in r.seed) and res["epochs"] == res.get("preset_epochs", res["epochs"]):
         L += [f"The stopped reproduce on an AMD EPYC (`bench/REPRODUCE.md`) printed ceiling and floor to 6 decimals for seeds 0-2; "
@@ -63,10 +90,12 @@ def render(res: dict) -> str:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="cheat_seeds.json"); ap.add_argument("--preset", default="quick")
-    ap.add_argument("--seeds", type=int, nargs="+", default=list(range(8))); ap.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's, as 06)"); ap.add_argument("--render", default=None)
+    ap.add_argument("--seeds", type=int, nargs="+", default=list(range(8))); ap.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's, as 06)"); ap.add_argument("--render", nargs="+", default=None, help="JSON file(s) to render; several: runs of other seeds, combined")
     ap.add_argument("--keep", default=None, help="a folder to keep the plates and models in (default: a temporary one, removed at the end)")
     a = ap.parse_args()
-    if a.render: print(render(json.loads(Path(a.render).read_text()))); return
+    if a.render:
+        parts = [json.loads(Path(f).read_text()) for f in a.render]
+        print(render(parts[0] if len(parts) == 1 else combine(parts))); return
     import numpy as np
     from gradcamo.data import PRESETS, CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE, CAM_REFERENCE, CAM_SMOOTH
     from gradcamo.crop import synthetic_crops, reference_crops
@@ -100,6 +129,7 @@ def main():
         r["minutes"] = (time.perf_counter() - t0)/60
         res["rows"].append({k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()})
         for i, k in enumerate(("clean", "confounded")): pooled[i].append(sc[k, s][0].gradcamo.dropna().to_numpy())
+        res.setdefault("cells", {})[str(s)] = {k: pooled[i][-1].tolist() for i, k in enumerate(("clean", "confounded"))}   # to pool runs (`combine`)
         res["pooled_auroc"] = auroc(np.concatenate(pooled[0]), np.concatenate(pooled[1]))
         res["n_test_cells"], res["chance"] = int(r["n_cells"]), float(r["chance"])
         res["n_test_wells"] = int(load_split(wc).query("Metadata_Split == 'test'").Metadata_Well.nunique())

@@ -7,12 +7,13 @@ from __future__ import annotations
 import hashlib, json, os, re, shutil, tempfile, time, warnings
 from contextlib import contextmanager
 from pathlib import Path
-from .data import atomic_write_text, PRESETS
+from .data import atomic_path, atomic_write_text, PRESETS
 import string
 
 # %% auto #0
 __all__ = ['RESULTS_BLOCK', 'resolve_dirs', 'record_results', 'ReproduceError', 'find_nbs_dir', 'section_notebooks',
-           'disk_warning', 'machine_speed', 'record_timing', 'reproduce', 'render_results', 'render_readme', 'report']
+           'disk_warning', 'machine_speed', 'record_timing', 'publish_figures', 'reproduce', 'render_results',
+           'render_readme', 'report']
 
 # %% ../nbs/90_reproduce.ipynb #4a2c0863
 def resolve_dirs(out_dir=None,  # the notebook's `out_dir` parameter
@@ -112,6 +113,21 @@ def record_timing(run_dir,  # a reproduce run's folder (its `<notebook>.done.jso
     if (rd/"machine.json").exists(): vals[f"{preset}_train_steps_per_s"] = json.loads((rd/"machine.json").read_text())["train_steps_per_s"]
     return record_results(fig_dir, "timing", vals)
 
+def publish_figures(stage,  # a finished notebook's figure folder (its `fig_dir` in the run)
+                    fig_dir,  # where the run's figures go (`figures/`)
+                   ) -> list[str]:
+    "Copy a finished section's figures into `fig_dir` (each file replaced atomically), merge its results.json into `fig_dir`'s, remove `stage`; the files' names."
+    stage, fig_dir, names = Path(stage), Path(fig_dir), []
+    for f in sorted(q for q in stage.rglob("*") if q.is_file()):
+        rel = f.relative_to(stage)
+        if rel == Path("results.json"):
+            for section, values in json.loads(f.read_text()).items(): record_results(fig_dir, section, values)
+        else:
+            with atomic_path(fig_dir/rel) as tmp: shutil.copyfile(f, tmp)
+        names.append(rel.as_posix())
+    shutil.rmtree(stage)
+    return names
+
 def reproduce(preset: str = "quick",  # data size: tiny | quick | paper
               run_dir=None,  # executed notebooks and data (default runs/<preset>)
               fig_dir="figures",  # figures and results.json
@@ -123,7 +139,7 @@ def reproduce(preset: str = "quick",  # data size: tiny | quick | paper
               progress: bool = True,  # progress bars
               extra: dict | None = None,  # further parameters passed to every notebook
              ) -> dict:
-    "Run every section notebook with papermill; returns the merged results.json. A failed section does not stop the others (each makes its own data); the run then ends in an error naming every failed one."
+    "Run every section notebook with papermill; returns the merged results.json. A section's figures reach `fig_dir` when it finishes (`publish_figures`); a failed section does not stop the others (each makes its own data), and the run then ends in an error naming every failed one."
     import papermill as pm
     from tqdm.auto import tqdm
     nbs_dir = find_nbs_dir(nbs)
@@ -147,19 +163,23 @@ def reproduce(preset: str = "quick",  # data size: tiny | quick | paper
         done.unlink(missing_ok=True)
         t0 = time.time()
         tmp = run_dir/"tmp"/nb.stem                     # the kernel's temporary folders (test cells' scratch data)
-        shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+        stage = run_dir/"figures"/nb.stem               # its figures and results.json, until it finishes
+        for d in (tmp, stage): shutil.rmtree(d, ignore_errors=True); d.mkdir(parents=True)
         try:
             with _env(TMPDIR=str(tmp)):
-                pm.execute_notebook(str(nb), str(out_nb), parameters=params, cwd=str(nbs_dir), kernel_name=kernel,
+                pm.execute_notebook(str(nb), str(out_nb), parameters=dict(params, fig_dir=str(stage)), cwd=str(nbs_dir), kernel_name=kernel,
                                     progress_bar=False, log_output=False)
         except Exception as e:
             msg = str(e).strip().splitlines()
             failed.append(f"{nb.name} failed ({type(e).__name__}): {msg[-1] if msg else ''}\n"
-                          f"  the partly executed notebook is {out_nb} (its temporary files in {tmp})")
+                          f"  the partly executed notebook is {out_nb} (its temporary files in {tmp}); the figures it made before it failed are in {stage}, "
+                          f"and {fig_dir} keeps this section's figures and numbers from the last run in which it finished")
             bar.write(failed[-1].splitlines()[0] + "; going on with the next section"); continue
+        publish_figures(stage, fig_dir)
         shutil.rmtree(tmp, ignore_errors=True)
         atomic_write_text(done, json.dumps(dict(digest=dg, params=params, seconds=round(time.time() - t0, 1))))
-    if (run_dir/"tmp").is_dir() and not any((run_dir/"tmp").iterdir()): (run_dir/"tmp").rmdir()
+    for d in (run_dir/"tmp", run_dir/"figures"):
+        if d.is_dir() and not any(d.iterdir()): d.rmdir()
     if failed:   # neither the run's time nor README's results are recorded from a run that did not make every figure
         raise ReproduceError("\n".join(failed) + f"\n{len(failed)} of {len(todo)} section(s) failed; the others finished. Fix and rerun with --resume: "
                              "finished sections are skipped.")
