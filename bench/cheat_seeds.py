@@ -35,7 +35,7 @@ def combine(parts: list) -> dict:
     seeds = [r["seed"] for q in parts for r in q["rows"]]
     if len(set(seeds)) < len(seeds): raise SystemExit(f"a seed appears in two runs: {sorted(seeds)}")
     out = dict(parts[0], rows=[r for q in parts for r in q["rows"]], minutes=sum(q["minutes"] for q in parts),
-               when=", ".join(q["when"] for q in parts), parts=[dict(when=q["when"], seeds=[int(r["seed"]) for r in q["rows"]], pooled_auroc=q["pooled_auroc"]) for q in parts])
+               when=", ".join(q["when"] for q in parts), parts=[dict(when=q["when"], file=q.get("file"), seeds=[int(r["seed"]) for r in q["rows"]], pooled_auroc=q["pooled_auroc"]) for q in parts])
     if all("cells" in q for q in parts):
         import numpy as np
         from gradcamo.cam import auroc
@@ -63,6 +63,8 @@ def render(res: dict) -> str:
          f"MONAI {m['monai']}). `06`'s experiment at `{res['preset']}` exactly as `06` runs it ({res['epochs']} epochs"
          f"{'' if res['epochs'] == res.get('preset_epochs', res['epochs']) else ' instead of the preset' + chr(39) + 's ' + str(res['preset_epochs'])}, input scale {res['scale']}, "
          f"reading {res['reading']}), one row per training seed; {res['n_test_cells']} test cells in {res['n_test_wells']} test wells, chance {res['chance']:.3f}.", "",
+         *([f"{len(res['parts'])} runs of other seeds, combined by `python bench/cheat_seeds.py --render {' '.join(q['file'] for q in res['parts'])}`: "
+            + "; ".join(f"seeds {q['seeds'][0]}-{q['seeds'][-1]} measured {q['when']}" for q in res["parts"]) + ".", ""] if "parts" in res else []),
          md_table(r[cols], index=False), "",
          f"Seeds passing every per-seed check of `06`: **{k} of {n}**. " + "; ".join(f"{c}: {int(ok[c].sum())}/{n}" for c in CHECKS) + ".", "",
          f"If seeds pass independently at this rate, three seeds (what `06` trains at quick) all pass with probability "
@@ -94,7 +96,7 @@ def main():
     ap.add_argument("--keep", default=None, help="a folder to keep the plates and models in (default: a temporary one, removed at the end)")
     a = ap.parse_args()
     if a.render:
-        parts = [json.loads(Path(f).read_text()) for f in a.render]
+        parts = [dict(json.loads(Path(f).read_text()), file=f) for f in a.render]
         print(render(parts[0] if len(parts) == 1 else combine(parts))); return
     import numpy as np
     from gradcamo.data import PRESETS, CAM_LAYER, CAM_METHOD, CAM_UPSAMPLE, CAM_REFERENCE, CAM_SMOOTH
