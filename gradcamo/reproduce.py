@@ -170,8 +170,9 @@ def reproduce(preset: str = "quick",  # data size: tiny | quick | paper
                 pm.execute_notebook(str(nb), str(out_nb), parameters=dict(params, fig_dir=str(stage)), cwd=str(nbs_dir), kernel_name=kernel,
                                     progress_bar=False, log_output=False)
         except Exception as e:
-            msg = str(e).strip().splitlines()
-            failed.append(f"{nb.name} failed ({type(e).__name__}): {msg[-1] if msg else ''}\n"
+            ev = str(getattr(e, "evalue", "")).strip().splitlines()   # a notebook's error: its first line names it (an assert's table follows)
+            what = f"{e.ename}: {ev[0] if ev else ''}" if hasattr(e, "ename") else (str(e).strip().splitlines() or [""])[-1]
+            failed.append(f"{nb.name} failed ({type(e).__name__}): {what}\n"
                           f"  the partly executed notebook is {out_nb} (its temporary files in {tmp}); the figures it made before it failed are in {stage}, "
                           f"and {fig_dir} keeps this section's figures and numbers from the last run in which it finished")
             bar.write(failed[-1].splitlines()[0] + "; going on with the next section"); continue
