@@ -32,9 +32,9 @@ def combine(parts: list) -> dict:
     keys = ("preset", "epochs", "scale", "reading", "n_test_cells", "n_test_wells")
     bad = [k for k in keys if any(q[k] != parts[0][k] for q in parts)] + (["cpu"] if any(q["machine"]["cpu"] != parts[0]["machine"]["cpu"] for q in parts) else [])
     if bad: raise SystemExit(f"cannot combine runs that differ in {bad}")
-    seeds = [r["seed"] for q in parts for r in q["rows"]]
-    if len(set(seeds)) < len(seeds): raise SystemExit(f"a seed appears in two runs: {sorted(seeds)}")
-    out = dict(parts[0], rows=[r for q in parts for r in q["rows"]], minutes=sum(q["minutes"] for q in parts),
+    rows = [r for q in parts for r in q["rows"]]
+    if len({r["seed"] for r in rows}) < len(rows): raise SystemExit(f"a seed appears in two runs: {sorted(r['seed'] for r in rows)}")
+    out = dict(parts[0], rows=rows, minutes=sum(q["minutes"] for q in parts),
                when=", ".join(q["when"] for q in parts), parts=[dict(when=q["when"], file=q.get("file"), seeds=[int(r["seed"]) for r in q["rows"]], pooled_auroc=q["pooled_auroc"]) for q in parts])
     if all("cells" in q for q in parts):
         import numpy as np
@@ -52,6 +52,7 @@ def render(res: dict) -> str:
     ok = pd.DataFrame({k: r.apply(f, axis=1) for k, f in CHECKS.items()})
     r["failed"] = ok.apply(lambda x: ", ".join(k for k, v in x.items() if not v) or "-", axis=1)
     n, k = len(r), int(ok.all(axis=1).sum()); p = k/n
+    at_preset = res["epochs"] == res.get("preset_epochs", res["epochs"])   # 06's own training length
     w = stats.binomtest(k, n).proportion_ci(method="wilson")             # the per-seed pass rate's 95% interval
     reliance = r.confounded_acc - r.broken_acc
     rho, rho_d = stats.spearmanr(reliance, r.confounded_gradcamo), stats.spearmanr(reliance, r["diff"])   # across models
@@ -61,7 +62,7 @@ def render(res: dict) -> str:
     L = ["# How often one seed of 06's experiment passes 06's checks (#14)", "",
          f"Measured {res['when']} by `python bench/cheat_seeds.py` in {res['minutes']:.1f} min on {m['cpu']} ({m['cores']} cores; torch {m['torch']}, "
          f"MONAI {m['monai']}). `06`'s experiment at `{res['preset']}` exactly as `06` runs it ({res['epochs']} epochs"
-         f"{'' if res['epochs'] == res.get('preset_epochs', res['epochs']) else ' instead of the preset' + chr(39) + 's ' + str(res['preset_epochs'])}, input scale {res['scale']}, "
+         f"{'' if at_preset else ' instead of the preset' + chr(39) + 's ' + str(res['preset_epochs'])}, input scale {res['scale']}, "
          f"reading {res['reading']}), one row per training seed; {res['n_test_cells']} test cells in {res['n_test_wells']} test wells, chance {res['chance']:.3f}.", "",
          *([f"{len(res['parts'])} runs of other seeds, combined by `python bench/cheat_seeds.py --render {' '.join(q['file'] for q in res['parts'])}`: "
             + "; ".join(f"seeds {q['seeds'][0]}-{q['seeds'][-1]} measured {q['when']}" for q in res["parts"]) + ".", ""] if "parts" in res else []),
@@ -84,7 +85,7 @@ def render(res: dict) -> str:
               f"the less of its attention is on the cell); against the clean - confounded difference on the same images: rho "
               f"{rho_d.statistic:.2f} (p {rho_d.pvalue:.2f}).", ""]
     same = [int(x.seed) for x in r.itertuples() if x.seed in STOPPED and (round(x.ceiling, 6), round(x.floor, 6)) == STOPPED[x.seed]]
-    if any(x in STOPPED for x in r.seed) and res["epochs"] == res.get("preset_epochs", res["epochs"]):
+    if any(x in STOPPED for x in r.seed) and at_preset:
         L += [f"The stopped reproduce on an AMD EPYC (`bench/REPRODUCE.md`) printed ceiling and floor to 6 decimals for seeds 0-2; "
               f"this run gives the same 6 decimals for seed(s) {same or 'none'} of {sorted(set(r.seed) & set(STOPPED))}.", ""]
     return "\n".join(L)
