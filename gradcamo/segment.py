@@ -345,15 +345,16 @@ def _segment_one(key: str, pl: Plate, opts: dict, bars: bool = False):
     stack, at = pl.read(i), opts["at"]
     t0 = time.perf_counter()
     shape = stack[:, 0].shape
-    grid = voxel_grid(shape, pl.voxel_size_um, at)
-    x = stack if grid == shape else resample(stack.transpose(1, 0, 2, 3), grid).transpose(1, 0, 2, 3)
+    def at_voxels(at):                                                # the field resampled to voxel size `at`, and that grid
+        g = voxel_grid(shape, pl.voxel_size_um, at)
+        return g, (stack if g == shape else resample(stack.transpose(1, 0, 2, 3), g).transpose(1, 0, 2, 3))
+    grid, x = at_voxels(at)
     est = None
     if opts.get("size"):                                              # objects far from the segmenter's own size: resampled in xy to it
         with _cellpose_bars(bars): est = object_diameter(net, x, d0, pl.channels, opts["target"], opts["cyto"], opts["nucleus"])
         r = est/d0
         if not SIZE_BAND[0] <= r <= SIZE_BAND[1]:
-            at = (at[0], at[1]*r, at[2]*r); grid = voxel_grid(shape, pl.voxel_size_um, at)
-            x = stack if grid == shape else resample(stack.transpose(1, 0, 2, 3), grid).transpose(1, 0, 2, 3)
+            at = (at[0], at[1]*r, at[2]*r); grid, x = at_voxels(at)
     with _cellpose_bars(bars):
         masks = segment_field(net, x, pl.channels, opts["target"], opts["mode"], opts["diameter"] or d0, opts["stitch_threshold"], at[0]/at[1],
                               opts["cyto"], opts["nucleus"], min_volume=opts["min_volume"])
